@@ -1,0 +1,71 @@
+"""Render stage: Project -> generated files, in memory and pure (the same model, the same bytes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from .errors import GeneratorError, Problem
+from .formatting import format_python
+from .model import Project
+from .templating import environment
+
+# Output file -> template. Order is the order files are written and reported.
+_PYTHON = (
+    ("__init__.py", "__init__.py.jinja"),
+    ("codec.py", "codec.py.jinja"),
+    ("envelope.py", "envelope.py.jinja"),
+    ("models.py", "models.py.jinja"),
+    ("services.py", "services.py.jinja"),
+    ("xmlsafe.py", "xmlsafe.py.jinja"),
+    ("xmlvalues.py", "xmlvalues.py.jinja"),
+)
+_BINDINGS = (
+    {"name": "SyncChannelSoap11", "port": "SyncChannelSoap11Port", "prefix": "soap"},
+    {"name": "SyncChannelSoap12", "port": "SyncChannelSoap12Port", "prefix": "soap12"},
+)
+
+
+@dataclass(frozen=True)
+class GeneratedFile:
+    """One output file, by its path relative to the output folder."""
+
+    path: str
+    content: bytes
+
+
+def render(project: Project) -> list[GeneratedFile]:
+    """Every file of the generated package, sorted by path."""
+    env = environment()
+    context = _context(project)
+    files = []
+    for path, template in _PYTHON:
+        text = env.get_template(template).render(context)
+        files.append(GeneratedFile(path, format_python(text, path).encode("utf-8")))
+    files.append(GeneratedFile("py.typed", b""))
+    wsdl = env.get_template("service.wsdl.jinja").render(context)
+    _check_xml(wsdl, "service.wsdl")
+    files.append(GeneratedFile("service.wsdl", wsdl.encode("utf-8")))
+    return sorted(files, key=lambda f: f.path)
+
+
+def _context(project: Project) -> dict[str, Any]:
+    payload_namespaces = sorted({t.qname[1:].partition("}")[0] for t in project.types if t.qname})
+    return {
+        "project": project,
+        "gateway": project.gateway,
+        "bindings": _BINDINGS,
+        "payload_namespaces": [ns for ns in payload_namespaces if ns],
+        "generic": any(not t.specialised for t in project.types),
+    }
+
+
+def _check_xml(text: str, path: str) -> None:
+    try:
+        etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError as exc:
+        raise GeneratorError(
+            [Problem(path, exc.lineno, f"rendered XML is broken: {exc.msg}")]
+        ) from exc

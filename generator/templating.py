@@ -1,0 +1,116 @@
+"""The one Jinja environment of the generator, and the filters its templates use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from . import naming
+from .model import Field, Kind
+
+_PY_TYPES = {
+    "str": "str",
+    "int": "int",
+    "bool": "bool",
+    "float": "float",
+    "decimal": "Decimal",
+    "datetime": "XmlDateTime",
+    "date": "XmlDate",
+    "time": "XmlTime",
+    "duration": "XmlDuration",
+    "base64": "bytes",
+    "hex": "bytes",
+    "any": "object",
+}
+ELEMENT_KINDS = (Kind.ELEMENT, Kind.COMPLEX, Kind.ANY)
+
+
+def templates_dir() -> Path:
+    """`templates/` beside the package in a checkout, or inside it when installed from a wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent / "templates"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the generator's templates/ folder is missing")
+
+
+def environment() -> jinja2.Environment:
+    """The environment every render uses: strict about undefined names, escaping only XML."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("wsdl",), default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        py=py_literal,
+        ident=ident,
+        ns=naming.namespace,
+        local=naming.local_name,
+        py_type=py_type,
+        parser=parser,
+        read_expr=read_expr,
+        format_expr=format_expr,
+        write_stmt=write_stmt,
+    )
+    env.globals["element_kinds"] = ELEMENT_KINDS
+    return env
+
+
+def py_literal(value: str) -> str:
+    """A Python string literal for `value`."""
+    return repr(value)
+
+
+def ident(class_name: str) -> str:
+    """A class's qualified name as one identifier (`Outer.Inner` -> `Outer_Inner`)."""
+    return class_name.replace(".", "_")
+
+
+def py_type(field: Field) -> str:
+    """The Python type of a field's single value, as the generated code spells it."""
+    if field.kind is Kind.COMPLEX:
+        return f"models.{field.value}"
+    if field.value.startswith("enum:"):
+        return f"models.{field.value[5:]}"
+    return _PY_TYPES[field.value]
+
+
+def parser(field: Field) -> str:
+    """The callable turning a field's text into its value."""
+    if field.value.startswith("enum:"):
+        return f"models.{field.value[5:]}"
+    return f"_values.parse_{field.value}"
+
+
+def read_expr(field: Field) -> str:
+    """The expression reading one child element (`child`) into the field's value."""
+    if field.kind is Kind.COMPLEX:
+        return f"read_{ident(field.value)}(child)"
+    if field.kind is Kind.ANY:
+        return "read_any(child)"
+    if field.value == "str":
+        return "_text(child)"
+    return f"_value(child, {parser(field)})"
+
+
+def format_expr(field: Field, value: str) -> str:
+    """The expression turning a field's value into text."""
+    if field.value == "str":
+        return value
+    if field.value.startswith("enum:"):
+        return f"{value}.value"
+    return f"_values.format_{field.value}({value})"
+
+
+def write_stmt(field: Field, value: str) -> str:
+    """The statement writing one value of an element field under `el`."""
+    tag = py_literal(field.tag)
+    if field.kind is Kind.COMPLEX:
+        return f"write_{ident(field.value)}({value}, _SE(el, {tag}))"
+    if field.kind is Kind.ANY:
+        return f"write_any({value}, el, {tag})"
+    return f"_SE(el, {tag}).text = {format_expr(field, value)}"
