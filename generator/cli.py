@@ -114,3 +114,19 @@ def _fail(exc: GeneratorError) -> None:
     for problem in exc.problems:
         click.echo(f"error: {problem}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def inspect(message: Path) -> None:
+    """Read a SOAP message with the generated bindings and print what it holds, as JSON.
+
+    Exit 0 when it reads, 1 when it is refused (the reason and the element path are printed).
+    """
+    from .inspection import describe_message
+
+    try:
+        click.echo(describe_message(message.read_bytes()))
+    except ValueError as exc:
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,44 @@
+# The README's two commands: `make run` (the main job) and `make test` (the whole gate and suite).
+# Both create .venv and install the project with its pinned tools first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run generate check lint test bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: regenerate the bindings from xsd/, then read the original's sample request with them.
+run: install
+	$(BIN)/medexempt generate
+	$(BIN)/medexempt inspect tests/cases/original-request/message.xml
+
+generate: install
+	$(BIN)/medexempt generate
+
+check: install
+	$(BIN)/medexempt check
+
+## The gate, in the order CI runs it, then the test suite.
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/medexempt check
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench.codecs --out bench/results/codecs.md
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+"""`python -m generator` is the `medexempt` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,49 @@
+"""`medexempt inspect`: a message, read with the generated bindings, as readable JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import Enum
+from typing import Any
+
+_SECRET = frozenset({"password"})
+
+
+def describe_message(data: bytes) -> str:
+    """JSON of the envelope's version, header block names and typed body.
+
+    Bytes are shown by their size and passwords masked, so the output can be pasted into a ticket.
+    """
+    import generated  # the bindings of this checkout, made by `medexempt generate`
+
+    envelope = generated.read_message(data)
+    shown = {
+        "soapVersion": envelope.version.value,
+        "headerBlocks": None
+        if envelope.header is None
+        else [str(block.tag) for block in envelope.header],
+        "bodyType": type(envelope.body).__name__,
+        "body": _plain(envelope.body),
+    }
+    return json.dumps(shown, ensure_ascii=False, indent=2)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {
+            f.name: "***"
+            if f.name in _SECRET and getattr(value, f.name)
+            else _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
+        return {"@type": type(value).__name__, **fields}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

@@ -1,0 +1,228 @@
+"""What the reader refuses, and how: one typed error naming what is wrong and where."""
+
+from __future__ import annotations
+
+import pytest
+
+import generated as g
+from tests.support import CASES
+
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI_DECL = 'xmlns:x="http://www.w3.org/2001/XMLSchema-instance"'
+ORIGINAL = (CASES / "original-request" / "message.xml").read_bytes()
+
+
+def envelope(body: str, *, header: str = "", ns: str = SOAP11) -> bytes:
+    return (
+        f'<soap:Envelope xmlns:soap="{ns}">{header}<soap:Body>{body}</soap:Body></soap:Envelope>'
+    ).encode()
+
+
+def request(payload: str, info: str | None = None, data_attrs: str | None = None) -> bytes:
+    info = info or (
+        "<messageId>m-1</messageId><serviceId>EHEALTH_MEDICAL_EXEMPTION_SEARCH</serviceId>"
+        "<messageDate>2024-03-05T09:00:00+05:00</messageDate><sender><senderId>s</senderId></sender>"
+    )
+    if data_attrs is None:
+        data_attrs = (
+            'xmlns:x="http://www.w3.org/2001/XMLSchema-instance" '
+            'xmlns:m="http://ehealth.kz/integration/sync" x:type="m:MedicalExemptionSearchRequest"'
+        )
+    return envelope(
+        '<t:SendMessage xmlns:t="http://bip.bee.kz/SyncChannel/v10/Types"><request>'
+        f"<requestInfo>{info}</requestInfo>"
+        f"<requestData><data {data_attrs}>{payload}</data></requestData>"
+        "</request></t:SendMessage>"
+    )
+
+
+REFUSED = [
+    pytest.param(
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+        g.UnsafeXmlError,
+        "DOCTYPE",
+        "/",
+        id="external-entity",
+    ),
+    pytest.param(
+        b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><x>&b;</x>',
+        g.UnsafeXmlError,
+        "DOCTYPE",
+        "/",
+        id="entity-expansion",
+    ),
+    pytest.param(
+        b'<?pi x?><soap:Envelope xmlns:soap="' + SOAP11.encode() + b'"/>',
+        g.UnsafeXmlError,
+        "processing instruction",
+        "/",
+        id="pi-before-root",
+    ),
+    pytest.param(
+        request("<number>1<?php x?></number>"),
+        g.UnsafeXmlError,
+        "processing instruction",
+        "/data/number",
+        id="pi-inside",
+    ),
+    pytest.param(ORIGINAL[:200], g.MalformedXmlError, "not well-formed", "line", id="truncated"),
+    pytest.param(
+        "<a>é</a>".encode("latin-1"), g.MalformedXmlError, "not well-formed", "line", id="not-utf8"
+    ),
+    pytest.param(b"<html/>", g.MessageError, "not a SOAP envelope", "/html", id="not-soap"),
+    pytest.param(
+        envelope("", ns="http://example.com/soap"),
+        g.MessageError,
+        "VersionMismatch",
+        "/soap:Envelope",
+        id="wrong-soap-namespace",
+    ),
+    pytest.param(
+        envelope(""),
+        g.MessageError,
+        "Body must hold exactly one element but is empty",
+        "/soap:Body",
+        id="empty-body",
+    ),
+    pytest.param(
+        envelope("<a/>").replace(
+            b"</soap:Envelope>", b"<soap:Body><a/></soap:Body></soap:Envelope>"
+        ),
+        g.MessageError,
+        "at most one Header, then exactly one Body",
+        "/soap:Body[2]",
+        id="two-bodies",
+    ),
+    pytest.param(
+        envelope("<a/><b/>"),
+        g.MessageError,
+        "holds 2 elements",
+        "/soap:Body",
+        id="two-body-children",
+    ),
+    pytest.param(
+        envelope("<other xmlns='urn:x'/>"),
+        g.MessageError,
+        "expected SendMessage",
+        "/soap:Body/",
+        id="wrong-operation",
+    ),
+    pytest.param(
+        request("<number>1</number>", data_attrs=""),
+        g.UnknownPayloadTypeError,
+        "no xsi:type",
+        "/data",
+        id="missing-xsi-type",
+    ),
+    pytest.param(
+        request(
+            "<number>1</number>",
+            data_attrs=f'{XSI_DECL} x:type="m:Nope" xmlns:m="urn:nope"',
+        ),
+        g.UnknownPayloadTypeError,
+        "Nope (namespace urn:nope)",
+        "/data",
+        id="unknown-xsi-type",
+    ),
+    pytest.param(
+        request(
+            "<number>1</number>",
+            data_attrs='xmlns:x="http://www.w3.org/2001/XMLSchema-instance" x:type="zz:X"',
+        ),
+        g.UnknownPayloadTypeError,
+        "undeclared prefix",
+        "/data",
+        id="undeclared-prefix",
+    ),
+    pytest.param(
+        request("<nomber>1</nomber>"),
+        g.MessageError,
+        "unexpected element nomber (no namespace)",
+        "/data/nomber",
+        id="unknown-payload-element",
+    ),
+    pytest.param(
+        request("<number>1</number><number>2</number>"),
+        g.MessageError,
+        "only once",
+        "/data/number[2]",
+        id="repeated-element",
+    ),
+    pytest.param(
+        request("<number><x/></number>"),
+        g.MessageError,
+        "a value was expected",
+        "/data/number",
+        id="element-instead-of-value",
+    ),
+    pytest.param(
+        request("", info="<messageId>m</messageId>"),
+        g.MessageError,
+        "required element serviceId (no namespace) is missing",
+        "/requestInfo",
+        id="missing-required",
+    ),
+    pytest.param(
+        request(
+            "",
+            info="<messageId>m</messageId><serviceId>s</serviceId><messageDate>yesterday</messageDate>"
+            "<sender><senderId>s</senderId></sender>",
+        ),
+        g.MessageError,
+        "bad value 'yesterday'",
+        "/requestInfo/messageDate",
+        id="bad-date",
+    ),
+    pytest.param(
+        request(
+            "",
+            info="<messageId>m</messageId><serviceId>s</serviceId><messageDate/>"
+            "<sender><senderId>s</senderId></sender>",
+        ),
+        g.MessageError,
+        "messageDate (no namespace) is missing or empty",
+        "/requestInfo",
+        id="empty-required-date",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "error", "reason", "path"), REFUSED)
+def test_refusal_is_one_typed_error_with_a_path(
+    data: bytes, error: type[g.MessageError], reason: str, path: str
+) -> None:
+    with pytest.raises(error) as caught:
+        g.read_request(data)
+    assert reason in caught.value.reason
+    assert path in caught.value.path
+    assert caught.value.__cause__ is None or isinstance(caught.value.__cause__, g.MessageError)
+
+
+def test_entity_is_never_expanded() -> None:
+    data = b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/hostname">]><x>&e;</x>'
+    with pytest.raises(g.UnsafeXmlError) as caught:
+        g.read_message(data)
+    assert "etc" not in str(caught.value)
+
+
+def test_serializing_a_bad_value_is_a_serialization_error() -> None:
+    envelope_ = g.read_request(ORIGINAL)
+    payload = envelope_.body.request.request_data.data
+    assert payload is not None
+    payload.number = "bad \x00 value"  # type: ignore[attr-defined]
+    with pytest.raises(g.SerializationError):
+        g.write_envelope(envelope_)
+
+
+def test_serializing_a_missing_required_value_names_it() -> None:
+    envelope_ = g.read_request(ORIGINAL)
+    envelope_.body.request.request_info.service_id = None  # type: ignore[assignment]
+    with pytest.raises(g.SerializationError, match=r"SyncMessageInfo\.service_id is required"):
+        g.write_envelope(envelope_)
+
+
+def test_unknown_payload_object_is_refused_on_write() -> None:
+    envelope_ = g.read_request(ORIGINAL)
+    envelope_.body.request.request_data.data = object()
+    with pytest.raises(g.SerializationError, match="not a payload type"):
+        g.write_envelope(envelope_)

@@ -1,0 +1,88 @@
+"""Every case of tests/cases: read to typed objects, check the values, write, compare, validate."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+
+import generated as g
+from generated import models
+from tests.support import ROOT, Case, canonical, load_cases, validate_message
+
+CASES = load_cases()
+KINDS = {
+    "request": models.SendMessage,
+    "response": models.SendMessageResponse,
+    "fault": g.SoapFault,
+}
+
+
+def resolve(body: object, path: str) -> Any:
+    """Follow a dotted path; `payload.` is the data of the request or response."""
+    node: Any = body
+    parts = path.split(".")
+    if parts[0] == "payload":
+        data = body.request.request_data if isinstance(body, models.SendMessage) else None
+        if isinstance(body, models.SendMessageResponse):
+            data = body.response.response_data
+        assert data is not None, "payload path on a message without one"
+        node, parts = data.data, parts[1:]
+    for part in parts:
+        if part == "__len__":
+            return len(node)
+        node = node[int(part)] if part.isdigit() else getattr(node, part)
+    return node
+
+
+def shown(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    if isinstance(value, g.FaultCode):
+        return value.value
+    return str(value)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_reads_typed_values(case: Case) -> None:
+    envelope = g.read_message(case.message)
+    assert envelope.version.value == case.soap
+    assert isinstance(envelope.body, KINDS[case.kind])
+    if case.payload_type:
+        assert type(resolve(envelope.body, "payload")).__name__ == case.payload_type
+    for path, expected in case.expect.items():
+        assert shown(resolve(envelope.body, path)) == expected, path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_writes_what_it_read(case: Case) -> None:
+    envelope = g.read_message(case.message)
+    written = g.write_envelope(envelope)
+    again = g.read_message(written)
+    assert again.body == envelope.body
+    assert again.version is envelope.version
+    if case.canonical_roundtrip:
+        assert canonical(written) == canonical(case.message)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_written_message_is_valid(case: Case) -> None:
+    written = g.write_envelope(g.read_message(case.message))
+    assert validate_message(written) == []
+
+
+def test_original_request_keeps_number_and_offset() -> None:
+    (case,) = [c for c in CASES if c.name == "original-request"]
+    body = g.read_request(case.message).body
+    payload = body.request.request_data.data
+    assert isinstance(payload, models.MedicalExemptionSearchRequest)
+    assert payload.number == "01085"
+    date = body.request.request_info.message_date
+    assert (date.offset, date.hour, date.fractional_second) == (360, 10, 667_000_000)
+
+
+def test_the_original_request_is_in_the_cases_verbatim() -> None:
+    original = (ROOT / "docs" / "medical-exemption-search.ru.txt").read_text(encoding="utf-8")
+    (case,) = [c for c in CASES if c.name == "original-request"]
+    assert case.message.decode("utf-8").strip() in original
