@@ -52,6 +52,15 @@ def _value(el: _Element, parse: Callable[[str], _T]) -> _T | None:
         raise MessageError(f"bad value {text.strip()[:40]!r}: {exc}", path_of(el)) from None
 
 
+def _exact(el: _Element, parse: Callable[[str], _T]) -> _T:
+    # For bytes: an empty element is an empty value, as xsdata reads it.
+    text = _text(el)
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise MessageError(f"bad value: {exc}", path_of(el)) from None
+
+
 def _attribute(el: _Element, name: str, parse: Callable[[str], _T]) -> _T | None:
     text = el.get(name)
     if text is None:
@@ -263,11 +272,11 @@ def read_FoundMedicalExemption(el: _Element) -> models.FoundMedicalExemption:
         elif tag == "certificate":
             if f_certificate is not None:
                 raise _repeated(child)
-            f_certificate = _value(child, _values.parse_base64)
+            f_certificate = _exact(child, _values.parse_base64)
         elif tag == "printableCertificate":
             if f_printable_certificate is not None:
                 raise _repeated(child)
-            f_printable_certificate = _value(child, _values.parse_base64)
+            f_printable_certificate = _exact(child, _values.parse_base64)
         else:
             raise _unexpected(child, _TAGS_FoundMedicalExemption)
     if f_number is None:

@@ -123,6 +123,7 @@ class Envelope(Generic[_B]):
 
 
 AnyBody = models.SendMessage | models.SendMessageResponse | SoapFault
+_AnyBody = TypeVar("_AnyBody", bound=AnyBody)
 
 
 def read_message(data: bytes) -> Envelope[AnyBody]:
@@ -165,7 +166,7 @@ def read_response(
     return Envelope(body=body, version=version, header=header, document=root)
 
 
-def write_envelope(envelope: Envelope[AnyBody]) -> bytes:
+def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
     """The UTF-8 bytes of `envelope`, without an XML declaration."""
     version = envelope.version
     ns = version.namespace
@@ -313,7 +314,12 @@ def _write_fault(fault: SoapFault, version: SoapVersion, body: _Element) -> None
     el = _SE(body, clark(ns, "Fault"))
     if version is SoapVersion.SOAP11:
         code = f"soap:{_SOAP11_CODES[fault.code]}"
-        _SE(el, "faultcode").text = f"{code}.{fault.subcode}" if fault.subcode else code
+        if fault.subcode and fault.subcode.startswith("{"):
+            # A fault code outside the SOAP namespace, kept whole when it was read.
+            code_ns, _, code_local = fault.subcode[1:].partition("}")
+            _SE(el, "faultcode", nsmap={"fc": code_ns}).text = f"fc:{code_local}"
+        else:
+            _SE(el, "faultcode").text = f"{code}.{fault.subcode}" if fault.subcode else code
         _SE(el, "faultstring").text = fault.reason
         if fault.actor is not None:
             _SE(el, "faultactor").text = fault.actor

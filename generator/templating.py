@@ -94,6 +94,8 @@ def read_expr(field: Field) -> str:
         return "read_any(child)"
     if field.value == "str":
         return "_text(child)"
+    if field.value in ("base64", "hex"):
+        return f"_exact(child, {parser(field)})"
     return f"_value(child, {parser(field)})"
 
 

@@ -1,0 +1,148 @@
+"""Differential test: our specialised codecs and xsdata's generic parser/serializer agree.
+
+Hypothesis builds random valid messages from the typed models; for each, our bytes and xsdata's must
+be the same canonical XML, and each side must read the other's bytes back to the same objects.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from xsdata.formats.dataclass.context import XmlContext
+from xsdata.formats.dataclass.parsers import XmlParser
+from xsdata.formats.dataclass.parsers.handlers import LxmlEventHandler
+from xsdata.formats.dataclass.serializers import XmlSerializer
+from xsdata.models.datatype import XmlDateTime
+
+import generated as g
+from generated import models
+from tests.support import canonical
+
+# Every character XML 1.0 allows, surrogates and non-characters excepted.
+xml_text = st.text(
+    st.characters(
+        blacklist_categories=("Cs", "Cn"), blacklist_characters="\x00\ufffe\uffff"
+    ).filter(lambda c: c in "\t\n\r" or ord(c) >= 0x20),
+    max_size=20,
+)
+optional_text = st.none() | xml_text
+
+
+@st.composite
+def xml_datetimes(draw: st.DrawFn) -> XmlDateTime:
+    moment = draw(st.datetimes())
+    fraction = draw(st.sampled_from([0, 500_000_000, 667_000_000, 123_456_000, 1]))
+    offset = draw(st.none() | st.integers(-14 * 60, 14 * 60))
+    return XmlDateTime(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        fraction,
+        offset,
+    )
+
+
+dictionaries = st.builds(models.Dictionary, code=xml_text, name_ru=xml_text, name_kk=xml_text)
+exemptions = st.builds(
+    models.FoundMedicalExemption,
+    number=xml_text,
+    medical_procedure=dictionaries,
+    status=st.sampled_from(["UP_TO_DATE", "NOT_UP_TO_DATE", "REVOKED"]),
+    temporary_contraindication_end_date=st.none() | xml_datetimes(),
+    revocation_reason=optional_text,
+    certificate=st.none() | st.binary(max_size=64),
+    printable_certificate=st.none() | st.binary(max_size=64),
+)
+search_requests = st.builds(
+    models.MedicalExemptionSearchRequest,
+    number=optional_text,
+    iin=optional_text,
+    passport_number=optional_text,
+    citizenship_code=optional_text,
+)
+search_responses = st.builds(
+    models.MedicalExemptionSearchResponse,
+    status=st.builds(models.Status, code=xml_text, message=xml_text),
+    medical_exemption_list=st.lists(exemptions, max_size=3),
+)
+send_messages = st.builds(
+    models.SendMessage,
+    request=st.builds(
+        models.SyncSendMessageRequest,
+        request_info=st.builds(
+            models.SyncMessageInfo,
+            message_id=xml_text,
+            correlation_id=optional_text,
+            service_id=xml_text,
+            message_date=xml_datetimes(),
+            route_id=optional_text,
+            sender=st.builds(models.SenderInfo, sender_id=xml_text, password=optional_text),
+            properties=st.lists(
+                st.builds(models.Property, key=xml_text, value=xml_text), max_size=2
+            ),
+            session_id=optional_text,
+        ),
+        request_data=st.builds(models.MessageData, data=st.none() | search_requests),
+    ),
+)
+send_message_responses = st.builds(
+    models.SendMessageResponse,
+    response=st.builds(
+        models.SyncSendMessageResponse,
+        response_info=st.builds(
+            models.SyncMessageInfoResponse,
+            message_id=xml_text,
+            correlation_id=optional_text,
+            response_date=xml_datetimes(),
+            status=st.builds(models.StatusInfo, code=xml_text, message=xml_text),
+            session_id=optional_text,
+        ),
+        response_data=st.builds(models.MessageData, data=st.none() | search_responses),
+    ),
+)
+
+# One xsdata context for the whole run: building it scans every imported module for types.
+CONTEXT = XmlContext()
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def body_child(envelope: bytes) -> etree._Element:
+    body = etree.fromstring(envelope)[-1]
+    return copy.deepcopy(body[0])
+
+
+def agree(message: models.SendMessage | models.SendMessageResponse) -> None:
+    ours = body_child(g.write_envelope(g.Envelope(body=message)))
+    ours_bytes = etree.tostring(ours)
+    theirs_bytes = XmlSerializer(context=CONTEXT).render(message).encode("utf-8")
+    assert canonical(ours_bytes) == canonical(theirs_bytes)
+
+    read_by_xsdata = XmlParser(context=CONTEXT, handler=LxmlEventHandler).parse(
+        copy.deepcopy(ours), type(message)
+    )
+    assert read_by_xsdata == message
+
+    wrapped = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+        + theirs_bytes.split(b"?>", 1)[1]
+        + b"</s:Body></s:Envelope>"
+    )
+    assert g.read_message(wrapped).body == message
+
+
+@SETTINGS
+@given(send_messages)
+def test_requests_agree_with_xsdata(message: models.SendMessage) -> None:
+    agree(message)
+
+
+@SETTINGS
+@given(send_message_responses)
+def test_responses_agree_with_xsdata(message: models.SendMessageResponse) -> None:
+    agree(message)
