@@ -113,7 +113,8 @@ def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
         fields.append(_field(meta.text, Kind.TEXT, reasons))
     for var in meta.get_attribute_vars():
         fields.append(_field(var, Kind.ATTRIBUTE, reasons))
-    for var in meta.get_element_vars():
+    element_vars = sorted(itertools.chain(*meta.elements.values()), key=lambda v: v.index)
+    for var in element_vars:
         if var.clazz is not None:
             kind = Kind.COMPLEX
         elif var.any_type:
