@@ -1113,6 +1113,8 @@ def write_any(value: object, parent: _Element, tag: str) -> None:
         raise SerializationError(f"{type(value).__name__} is not a payload type of these schemas")
     ns, local, write = entry
     if ns:
+        # Declared on the element itself, as the gateway's own samples do: the prefix in the xsi:type
+        # value must survive when the element is taken out of its envelope (by a gateway or a signer).
         prefix = _PREFIXES[ns]
         el = _SE(parent, tag, {_XSI_TYPE: f"{prefix}:{local}"}, nsmap={"xsi": XSI, prefix: ns})
     else:

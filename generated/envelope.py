@@ -46,6 +46,8 @@ SEND_MESSAGE_RESPONSE = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageRes
 FAULT_DETAIL = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault"
 _GATEWAY_NS = "http://bip.bee.kz/SyncChannel/v10/Types"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+# Declared once on the Envelope; payload namespaces are declared where xsi:type uses them.
+_DECLARED = {"ns2": _GATEWAY_NS}
 
 
 class SoapVersion(Enum):
@@ -170,7 +172,7 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
     """The UTF-8 bytes of `envelope`, without an XML declaration."""
     version = envelope.version
     ns = version.namespace
-    root = etree.Element(clark(ns, "Envelope"), nsmap={"soap": ns})
+    root = etree.Element(clark(ns, "Envelope"), nsmap={"soap": ns, **_DECLARED})
     if envelope.header is not None:
         header = _SE(root, clark(ns, "Header"))
         for block in envelope.header:
@@ -179,11 +181,9 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
     content = envelope.body
     try:
         if isinstance(content, models.SendMessage):
-            el = _SE(body, SEND_MESSAGE, nsmap={"ns2": _GATEWAY_NS})
-            codec.write_SendMessage(content, el)
+            codec.write_SendMessage(content, _SE(body, SEND_MESSAGE))
         elif isinstance(content, models.SendMessageResponse):
-            el = _SE(body, SEND_MESSAGE_RESPONSE, nsmap={"ns2": _GATEWAY_NS})
-            codec.write_SendMessageResponse(content, el)
+            codec.write_SendMessageResponse(content, _SE(body, SEND_MESSAGE_RESPONSE))
         elif isinstance(content, SoapFault):
             _write_fault(content, version, body)
         else:
@@ -336,8 +336,7 @@ def _write_fault(fault: SoapFault, version: SoapVersion, body: _Element) -> None
         detail_tag = clark(ns, "Detail")
     if fault.detail is not None:
         detail = _SE(el, detail_tag)
-        entry = _SE(detail, FAULT_DETAIL, nsmap={"ns2": _GATEWAY_NS})
-        codec.write_ErrorInfo(fault.detail, entry)
+        codec.write_ErrorInfo(fault.detail, _SE(detail, FAULT_DETAIL))
 
 
 def _write_subcode(code_el: _Element, ns: str, subcode: str) -> None:

@@ -78,11 +78,69 @@ def format_decimal(value: Decimal) -> str:
 
 
 def parse_datetime(text: str) -> XmlDateTime:
-    return XmlDateTime.from_string(text.strip())
+    # The common form is read here (xsdata's own parser costs ~10x more); anything unusual, or out of
+    # range, goes to xsdata, which accepts it or raises the error that explains why.
+    text = text.strip()
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        return XmlDateTime.from_string(text)
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    offset = None
+    if zone == "Z":
+        offset = 0
+    elif zone:
+        offset = int(zone[1:3]) * 60 + int(zone[4:6])
+        offset = -offset if zone[0] == "-" else offset
+    value = XmlDateTime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour),
+        int(minute),
+        int(second),
+        int(fraction.ljust(9, "0")) if fraction else 0,
+        offset,
+    )
+    if not _plausible(value):
+        return XmlDateTime.from_string(text)
+    return value
 
 
 def format_datetime(value: XmlDateTime) -> str:
-    return str(value)
+    year, month, day, hour, minute, second, fraction, offset = value
+    if not 0 <= year <= 9999:
+        return str(value)
+    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (year, month, day, hour, minute, second)  # noqa: UP031
+    if fraction:
+        if fraction % 1_000_000 == 0:
+            text += ".%03d" % (fraction // 1_000_000)  # noqa: UP031
+        elif fraction % 1000 == 0:
+            text += ".%06d" % (fraction // 1000)  # noqa: UP031
+        else:
+            text += ".%09d" % fraction  # noqa: UP031
+    if offset is None:
+        return text
+    if offset == 0:
+        return text + "Z"
+    sign = "-" if offset < 0 else "+"
+    hours, minutes = divmod(abs(offset), 60)
+    return "%s%s%02d:%02d" % (text, sign, hours, minutes)  # noqa: UP031
+
+
+_DATETIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _plausible(value: XmlDateTime) -> bool:
+    """Within the ranges every year allows; the rare rest (29 February, 24:00) is xsdata's to judge."""
+    month, day = value.month, value.day
+    if not (1 <= month <= 12 and 1 <= day <= _MONTH_DAYS[month]) or (month == 2 and day == 29):
+        return False
+    in_day = value.hour < 24 and value.minute < 60 and value.second < 60
+    return in_day and (value.offset is None or abs(value.offset) <= 14 * 60)
 
 
 def parse_date(text: str) -> XmlDate:

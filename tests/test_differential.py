@@ -146,3 +146,29 @@ def test_requests_agree_with_xsdata(message: models.SendMessage) -> None:
 @given(send_message_responses)
 def test_responses_agree_with_xsdata(message: models.SendMessageResponse) -> None:
     agree(message)
+
+
+@settings(max_examples=500, deadline=None)
+@given(xml_datetimes())
+def test_datetime_text_agrees_with_xsdata(value: XmlDateTime) -> None:
+    from generated import xmlvalues
+
+    text = str(value)
+    assert xmlvalues.format_datetime(value) == text
+    assert xmlvalues.parse_datetime(text) == XmlDateTime.from_string(text)
+
+
+def test_unusual_datetimes_are_xsdatas_to_judge() -> None:
+    import pytest
+
+    from generated import xmlvalues
+
+    for text in [
+        "2024-02-29T00:00:00",
+        "2024-01-01T24:00:00Z",
+        " 2024-01-01T10:00:00.123456789+14:00 ",
+    ]:
+        assert xmlvalues.parse_datetime(text) == XmlDateTime.from_string(text.strip())
+    for bad in ["2023-02-29T00:00:00", "2024-13-01T00:00:00", "2024-01-01T10:61:00", "yesterday"]:
+        with pytest.raises(ValueError):
+            xmlvalues.parse_datetime(bad)
