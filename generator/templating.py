@@ -115,4 +115,6 @@ def write_stmt(field: Field, value: str) -> str:
         return f"write_{ident(field.value)}({value}, _SE(el, {tag}))"
     if field.kind is Kind.ANY:
         return f"write_any({value}, el, {tag})"
+    if field.value == "base64":
+        return f"_SE(el, {tag}).text = _values.base64_text({value})"
     return f"_SE(el, {tag}).text = {format_expr(field, value)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import generated as g
+import generated.models
 from tests.support import CASES
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -226,3 +227,30 @@ def test_unknown_payload_object_is_refused_on_write() -> None:
     envelope_.body.request.request_data.data = object()
     with pytest.raises(g.SerializationError, match="not a payload type"):
         g.write_envelope(envelope_)
+
+
+def _response_with_certificate(text: str) -> bytes:
+    case = (CASES / "original-response-repaired" / "message.xml").read_bytes()
+    start = case.index(b"<certificate>") + len(b"<certificate>")
+    end = case.index(b"</certificate>")
+    return case[:start] + text.encode() + case[end:]
+
+
+def test_wrapped_base64_reads_like_unwrapped() -> None:
+    import base64
+
+    pdf = b"%PDF-1.4 " + bytes(range(256)) * 3
+    wrapped = base64.encodebytes(pdf).decode()  # 76 columns, line breaks
+    assert "\n" in wrapped
+    body = g.read_response(_response_with_certificate(wrapped)).body
+    assert isinstance(body, g.models.SendMessageResponse)
+    payload = body.response.response_data.data
+    assert isinstance(payload, g.models.MedicalExemptionSearchResponse)
+    assert payload.medical_exemption_list[0].certificate == pdf
+
+
+def test_bad_base64_names_the_element() -> None:
+    with pytest.raises(g.MessageError) as caught:
+        g.read_response(_response_with_certificate("QUJDR"))
+    assert "not base64" in caught.value.reason
+    assert caught.value.path.endswith("/medicalExemptionList/certificate")

@@ -1,0 +1,1 @@
+"""Benchmarks of the generated bindings; run each as a module from the project root."""
