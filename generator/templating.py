@@ -40,7 +40,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(enabled_extensions=("wsdl",), default=False),
+        autoescape=_is_xml_template,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -58,6 +58,10 @@ def environment() -> jinja2.Environment:
     )
     env.globals["element_kinds"] = ELEMENT_KINDS
     return env
+
+
+def _is_xml_template(name: str | None) -> bool:
+    return name is not None and name.endswith(".wsdl.jinja")
 
 
 def py_literal(value: str) -> str:

@@ -159,3 +159,17 @@ def test_snake_case(name: str, expected: str) -> None:
 def test_service_method_comes_from_the_request_type() -> None:
     method = service_method("X", "{urn:x}MedicalExemptionSearchRequest")
     assert method == "medical_exemption_search"
+
+
+def test_wsdl_values_are_escaped() -> None:
+    import dataclasses
+
+    from lxml import etree
+
+    project = load(XSD, XSD / "services.toml", "generated")
+    odd = dataclasses.replace(project, wsdl_address="https://x.example/sync?a=1&b=<2>", wsdl_name="A&B")
+    (wsdl,) = [f for f in render(odd) if f.path == "service.wsdl"]
+    root = etree.fromstring(wsdl.content)
+    addresses = {a.get("location") for a in root.iter("{*}address")}
+    assert addresses == {"https://x.example/sync?a=1&b=<2>"}
+    assert root.get("name") == "A&B"
