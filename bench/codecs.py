@@ -50,6 +50,7 @@ from xsdata.models.datatype import XmlDateTime
 
 import generated as g
 from generated import models
+from generated.xmlsafe import new_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST_FILE = ROOT / "tests" / "cases" / "original-request" / "message.xml"
@@ -172,17 +173,7 @@ def response_payload(body: models.SendMessageResponse) -> models.MedicalExemptio
 
 def hardened_parser() -> etree.XMLParser:
     """The options of generated.xmlsafe's parser, so the floor and xsdata parse as ours does."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        recover=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=False,
-        collect_ids=False,
-    )
+    return new_parser()
 
 
 class LxmlFloor:

@@ -23,6 +23,7 @@ __all__ = [
     "UnknownPayloadTypeError",
     "UnsafeXmlError",
     "clark",
+    "new_parser",
     "parse_xml",
     "path_of",
 ]
@@ -56,22 +57,26 @@ class SerializationError(ValueError):
 _local = threading.local()
 
 
+def new_parser() -> etree.XMLParser:
+    """A parser with the hardened options. parse_xml() keeps one per thread (lxml's are not shared);
+    PIs are kept so that they can be refused, comments are dropped."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        recover=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=False,
+        collect_ids=False,
+    )
+
+
 def _parser() -> etree.XMLParser:
-    # lxml parsers must not be shared between threads; one per thread, made once.
     parser: etree.XMLParser | None = getattr(_local, "parser", None)
     if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            recover=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=False,
-            collect_ids=False,
-        )
-        _local.parser = parser
+        parser = _local.parser = new_parser()
     return parser
 
 

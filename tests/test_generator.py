@@ -167,7 +167,9 @@ def test_wsdl_values_are_escaped() -> None:
     from lxml import etree
 
     project = load(XSD, XSD / "services.toml", "generated")
-    odd = dataclasses.replace(project, wsdl_address="https://x.example/sync?a=1&b=<2>", wsdl_name="A&B")
+    odd = dataclasses.replace(
+        project, wsdl_address="https://x.example/sync?a=1&b=<2>", wsdl_name="A&B"
+    )
     (wsdl,) = [f for f in render(odd) if f.path == "service.wsdl"]
     root = etree.fromstring(wsdl.content)
     addresses = {a.get("location") for a in root.iter("{*}address")}
