@@ -1074,6 +1074,12 @@ _PAYLOAD_WRITERS: dict[type, tuple[str, str, Callable[[Any, _Element], None]]] =
         write_SyncSendMessageResponse,
     ),
 }
+_LOCAL_NAMES = [name.rpartition("}")[2] for name in PAYLOAD_READERS]
+_BY_LOCAL_NAME = {
+    name.rpartition("}")[2]: reader
+    for name, reader in PAYLOAD_READERS.items()
+    if _LOCAL_NAMES.count(name.rpartition("}")[2]) == 1
+}
 _PREFIXES = {
     "http://bip.bee.kz/SyncChannel/v10/Types/Request": "ns4",
     "http://bip.bee.kz/SyncChannel/v10/Types/Response": "ns5",
@@ -1096,6 +1102,9 @@ def read_any(el: _Element) -> object | None:
             f"xsi:type {declared!r} uses an undeclared prefix", path_of(el)
         )
     reader = PAYLOAD_READERS.get(clark(ns, local) if ns else local)
+    if reader is None and not prefix and not ns:
+        # A sender that names the type without its namespace: accepted when the name is unambiguous.
+        reader = _BY_LOCAL_NAME.get(local)
     if reader is None:
         raise UnknownPayloadTypeError(
             f"xsi:type {declared!r} ({_describe(clark(ns, local) if ns else local)}) "
