@@ -35,6 +35,7 @@ from .xmlsafe import (
     SerializationError,
     UnknownPayloadTypeError,
     UnsafeXmlError,
+    VersionMismatchError,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "SoapVersion",
     "UnknownPayloadTypeError",
     "UnsafeXmlError",
+    "VersionMismatchError",
     "read_message",
     "read_request",
     "read_response",

@@ -28,7 +28,14 @@ from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
 
 from . import codec, models
-from .xmlsafe import MessageError, SerializationError, clark, parse_xml, path_of
+from .xmlsafe import (
+    MessageError,
+    SerializationError,
+    VersionMismatchError,
+    clark,
+    parse_xml,
+    path_of,
+)
 
 __all__ = [
     "Envelope",
@@ -201,9 +208,7 @@ def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Eleme
     version = _BY_ENVELOPE.get(tag)
     if version is None:
         if tag.endswith("}Envelope"):
-            raise MessageError(
-                "unsupported SOAP envelope namespace (VersionMismatch)", path_of(root)
-            )
+            raise VersionMismatchError("unsupported SOAP envelope namespace", path_of(root))
         raise MessageError("the document is not a SOAP envelope", path_of(root))
     ns = version.namespace
     header_tag, body_tag = clark(ns, "Header"), clark(ns, "Body")

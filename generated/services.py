@@ -13,30 +13,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from . import models
 
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
 
 @dataclass(frozen=True, slots=True)
-class ServiceBinding:
-    """One service reached through the gateway's SendMessage."""
+class ServiceBinding(Generic[Req, Resp]):
+    """One service reached through the gateway's SendMessage: its id and payload types."""
 
     service_id: str
     method: str
-    request: type
-    response: type
+    request: type[Req]
+    response: type[Resp]
     request_qname: str
     response_qname: str
 
 
-SERVICES: dict[str, ServiceBinding] = {
-    "EHEALTH_MEDICAL_EXEMPTION_SEARCH": ServiceBinding(
-        service_id="EHEALTH_MEDICAL_EXEMPTION_SEARCH",
-        method="medical_exemption_search",
-        request=models.MedicalExemptionSearchRequest,
-        response=models.MedicalExemptionSearchResponse,
-        request_qname="{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest",
-        response_qname="{http://ehealth.kz/integration/sync}MedicalExemptionSearchResponse",
-    ),
+MEDICAL_EXEMPTION_SEARCH: ServiceBinding[
+    models.MedicalExemptionSearchRequest, models.MedicalExemptionSearchResponse
+] = ServiceBinding(
+    service_id="EHEALTH_MEDICAL_EXEMPTION_SEARCH",
+    method="medical_exemption_search",
+    request=models.MedicalExemptionSearchRequest,
+    response=models.MedicalExemptionSearchResponse,
+    request_qname="{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest",
+    response_qname="{http://ehealth.kz/integration/sync}MedicalExemptionSearchResponse",
+)
+
+SERVICES: dict[str, ServiceBinding[Any, Any]] = {
+    MEDICAL_EXEMPTION_SEARCH.service_id: MEDICAL_EXEMPTION_SEARCH,
 }
-MEDICAL_EXEMPTION_SEARCH = SERVICES["EHEALTH_MEDICAL_EXEMPTION_SEARCH"]

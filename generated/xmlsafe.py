@@ -22,6 +22,7 @@ __all__ = [
     "SerializationError",
     "UnknownPayloadTypeError",
     "UnsafeXmlError",
+    "VersionMismatchError",
     "clark",
     "new_parser",
     "parse_xml",
@@ -44,6 +45,10 @@ class MalformedXmlError(MessageError):
 
 class UnsafeXmlError(MessageError):
     """The XML uses a construct refused for safety: DOCTYPE, entity or processing instruction."""
+
+
+class VersionMismatchError(MessageError):
+    """The document is an Envelope of a SOAP version this package does not speak."""
 
 
 class UnknownPayloadTypeError(MessageError):

@@ -15,9 +15,13 @@ from .templating import environment
 # Output file -> template. Order is the order files are written and reported.
 _PYTHON = (
     ("__init__.py", "__init__.py.jinja"),
+    ("client.py", "client.py.jinja"),
     ("codec.py", "codec.py.jinja"),
     ("envelope.py", "envelope.py.jinja"),
+    ("gateway.py", "gateway.py.jinja"),
     ("models.py", "models.py.jinja"),
+    ("passwords.py", "passwords.py.jinja"),
+    ("server.py", "server.py.jinja"),
     ("services.py", "services.py.jinja"),
     ("xmlsafe.py", "xmlsafe.py.jinja"),
     ("xmlvalues.py", "xmlvalues.py.jinja"),

@@ -73,8 +73,8 @@ REFUSED = [
     pytest.param(b"<html/>", g.MessageError, "not a SOAP envelope", "/html", id="not-soap"),
     pytest.param(
         envelope("", ns="http://example.com/soap"),
-        g.MessageError,
-        "VersionMismatch",
+        g.VersionMismatchError,
+        "unsupported SOAP envelope namespace",
         "/soap:Envelope",
         id="wrong-soap-namespace",
     ),

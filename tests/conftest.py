@@ -1,0 +1,69 @@
+"""Fixtures shared across the suite: a real server on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer on {url} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def e2e_url() -> Iterator[str]:
+    """gunicorn (the server `medexempt serve` runs) serving tests.e2e.service on a free port."""
+    from generated.passwords import hash_password
+    from tests.e2e.service import PASSWORD
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "E2E_PASSWORD_HASH": hash_password(PASSWORD),
+        "E2E_SAMPLE_HASH": hash_password("password"),
+    }
+    command = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+        "--threads", "4", "--worker-class", "gthread", "--log-level", "warning",
+        "--no-control-socket",
+        "tests.e2e.service:app",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/sync"
+    try:
+        wait_until_serving(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
