@@ -12,6 +12,7 @@ from . import __version__
 from .errors import GeneratorError
 from .load import load
 from .render import GeneratedFile, render
+from .search import search
 from .write import stale, write
 
 EXIT_STALE = 1
@@ -116,6 +117,9 @@ def _fail(exc: GeneratorError) -> None:
     sys.exit(EXIT_ERROR)
 
 
+main.add_command(search)
+
+
 @main.command()
 @click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def inspect(message: Path) -> None:
@@ -130,3 +134,12 @@ def inspect(message: Path) -> None:
     except ValueError as exc:
         click.echo(f"refused: {exc}", err=True)
         sys.exit(1)
+
+
+@main.command("hash-password")
+@click.password_option(help="The sender's password (asked for when not given).")
+def hash_password(password: str) -> None:
+    """Print the stored form of a sender's password, for the server's senders file."""
+    from generated.passwords import hash_password as make_hash
+
+    click.echo(make_hash(password))

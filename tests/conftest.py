@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,11 +23,13 @@ def free_port() -> int:
         return port
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = log.read_text(errors="replace")
             raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
         try:
             httpx.get(url, timeout=1.0)
@@ -37,7 +40,7 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: floa
 
 
 @pytest.fixture(scope="session")
-def e2e_url() -> Iterator[str]:
+def e2e_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gunicorn (the server `medexempt serve` runs) serving tests.e2e.service on a free port."""
     from generated.passwords import hash_password
     from tests.e2e.service import PASSWORD
@@ -54,16 +57,19 @@ def e2e_url() -> Iterator[str]:
         "--no-control-socket",
         "tests.e2e.service:app",
     ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    log = tmp_path_factory.mktemp("e2e") / "server.log"
     url = f"http://127.0.0.1:{port}/sync"
-    try:
-        wait_until_serving(url, process)
-        yield url
-    finally:
-        process.terminate()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            wait_until_serving(url, process, log)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
