@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from lxml import etree
 
@@ -62,10 +63,18 @@ class SerializationError(ValueError):
 _local = threading.local()
 
 
+class _NothingExternal(etree.Resolver):
+    """Every external reference resolves to nothing: with load_dtd off, libxml2 still opens the
+    local files a DOCTYPE names in its parameter entities (and /dev/zero never ends)."""
+
+    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> Any:
+        return self.resolve_string("", context)
+
+
 def new_parser() -> etree.XMLParser:
     """A parser with the hardened options. parse_xml() keeps one per thread (lxml's are not shared);
     PIs are kept so that they can be refused, comments are dropped."""
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -75,7 +84,10 @@ def new_parser() -> etree.XMLParser:
         remove_comments=True,
         remove_pis=False,
         collect_ids=False,
+        attribute_defaults=False,
     )
+    parser.resolvers.add(_NothingExternal())
+    return parser
 
 
 def _parser() -> etree.XMLParser:
