@@ -61,7 +61,7 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         classes = transformer.analyze_classes(transformer.classes)
         generator = _InMemoryGenerator(config)
         generator.normalize_packages(classes)
-        sources = [r.source for r in generator.render(classes) if r.title == config.output.package]
+        sources = [r.source for r in generator.render(classes) if r.title != "init"]
     except CodegenError as exc:
         raise GeneratorError([Problem("xsdata", None, str(exc))]) from exc
     if not sources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -66,11 +67,15 @@ def _target_options(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def _target(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) -> Target:
+    name = package or out.resolve().name
+    if not all(part.isidentifier() for part in name.split(".")):
+        where = "--package" if package else f"the --out folder's name {name!r}"
+        raise click.BadParameter(f"{where} is not a Python import name; give --package NAME")
     return Target(
         xsd_dir=xsd_dir,
         manifest=manifest or xsd_dir / "services.toml",
         out=out,
-        package=package or out.resolve().name,
+        package=name,
     )
 
 
@@ -86,12 +91,16 @@ def generate(xsd_dir: Path, manifest: Path | None, out: Path, package: str | Non
     """Generate the typed package (models, codecs, WSDL) from the XSD folder."""
     target = _target(xsd_dir, manifest, out, package)
     try:
-        changed = write(target.files(), target.out)
+        changes = write(target.files(), target.out)
     except GeneratorError as exc:
         _fail(exc)
-    for path in changed:
+    except Exception as exc:  # a bug of ours: still exit 2, with what happened
+        _crash(exc)
+    for path in changes.written:
         click.echo(f"wrote {target.out / path}")
-    click.echo(f"{target.out}: {len(changed)} file(s) changed")
+    for path in changes.removed:
+        click.echo(f"removed {target.out / path}")
+    click.echo(f"{target.out}: {len(changes.written) + len(changes.removed)} file(s) changed")
 
 
 @main.command()
@@ -103,6 +112,8 @@ def check(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) 
         differ = stale(target.files(), target.out)
     except GeneratorError as exc:
         _fail(exc)
+    except Exception as exc:  # a bug of ours: never "stale" (1), always an error (2)
+        _crash(exc)
     if differ:
         for path in differ:
             click.echo(f"stale: {target.out / path}", err=True)
@@ -111,9 +122,14 @@ def check(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) 
     click.echo(f"{target.out} is up to date")
 
 
-def _fail(exc: GeneratorError) -> None:
+def _fail(exc: GeneratorError) -> NoReturn:
     for problem in exc.problems:
         click.echo(f"error: {problem}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _crash(exc: Exception) -> NoReturn:
+    click.echo(f"error: the generator failed: {type(exc).__name__}: {exc}", err=True)
     sys.exit(EXIT_ERROR)
 
 

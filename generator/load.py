@@ -24,9 +24,7 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
     shown = manifest_path.name
     gateway = _entry(manifest, "gateway", shown)
     entries = [manifest_path.parent / gateway]
-    raw_services = manifest.get("services")
-    if not isinstance(raw_services, list) or not raw_services:
-        raise GeneratorError([Problem(shown, None, "no [[services]] declared")])
+    raw_services: list[dict[str, Any]] = manifest["services"]
     for raw in raw_services:
         entries.append(manifest_path.parent / str(raw.get("schema", "")))
     trees = schema_closure(entries, xsd_dir)
@@ -53,12 +51,28 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
+    shown = path.as_posix()
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GeneratorError([Problem(path.as_posix(), None, f"cannot read: {exc}")]) from exc
+        manifest = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GeneratorError([Problem(shown, None, f"cannot read: {exc}")]) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise GeneratorError([Problem(path.as_posix(), None, str(exc))]) from exc
+        raise GeneratorError([Problem(shown, None, str(exc))]) from exc
+    problems = [
+        Problem(shown, None, f"[{table}] must be a table")
+        for table in ("gateway", "wsdl")
+        if not isinstance(manifest.get(table, {}), dict)
+    ]
+    services = manifest.get("services")
+    if (
+        not isinstance(services, list)
+        or not services
+        or not all(isinstance(s, dict) for s in services)
+    ):
+        problems.append(Problem(shown, None, "declare each service as a [[services]] table"))
+    if problems:
+        raise GeneratorError(problems)
+    return manifest
 
 
 def _entry(manifest: dict[str, Any], table: str, shown: str) -> str:

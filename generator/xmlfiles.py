@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lxml import etree
@@ -58,8 +59,5 @@ def schema_closure(entries: list[Path], xsd_dir: Path) -> dict[Path, etree._Elem
 
 
 def shown_as(path: Path, xsd_dir: Path) -> str:
-    """A path as the user should read it: relative to the XSD folder, with forward slashes."""
-    try:
-        return path.resolve().relative_to(xsd_dir.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """A path relative to the XSD folder, with forward slashes, however it was given."""
+    return Path(os.path.relpath(path.resolve(), xsd_dir.resolve())).as_posix()
