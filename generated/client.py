@@ -118,7 +118,9 @@ class RetryPolicy:
 
 def _retryable(error: ClientError) -> bool:
     if isinstance(error, TransportError):
-        return True
+        # No answer, a server-side HTTP error, or "come back later"; other 4xx refuse the request.
+        status = error.status_code
+        return status is None or status >= 500 or status in (408, 429)
     return isinstance(error, GatewayFault) and not error.is_sender_fault
 
 

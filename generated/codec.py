@@ -99,6 +99,13 @@ def _missing(el: _Element, tag: str) -> MessageError:
     return MessageError(f"required element {_describe(tag)} is missing or empty", path_of(el))
 
 
+def _length(value: str, low: int, high: int | None, name: str) -> str:
+    if len(value) < low or (high is not None and len(value) > high):
+        limit = f"{low}..{high}" if high is not None else f"at least {low}"
+        raise SerializationError(f"{name} must be {limit} characters long, not {len(value)}")
+    return value
+
+
 def _absent(obj: object, name: str) -> SerializationError:
     return SerializationError(f"{type(obj).__name__}.{name} is required but is None")
 
@@ -480,10 +487,10 @@ def write_Property(obj: models.Property, el: _Element) -> None:
     """Fill `el` with the content of a `Property`."""
     if obj.key is None:
         raise _absent(obj, "key")
-    _SE(el, "key").text = obj.key
+    _SE(el, "key").text = _length(obj.key, 0, 30, "key")
     if obj.value is None:
         raise _absent(obj, "value")
-    _SE(el, "value").text = obj.value
+    _SE(el, "value").text = _length(obj.value, 0, 500, "value")
 
 
 _TAGS_Property = (
@@ -747,7 +754,7 @@ def write_StatusInfo(obj: models.StatusInfo, el: _Element) -> None:
     _SE(el, "code").text = obj.code
     if obj.message is None:
         raise _absent(obj, "message")
-    _SE(el, "message").text = obj.message
+    _SE(el, "message").text = _length(obj.message, 0, 250, "message")
 
 
 _TAGS_StatusInfo = (

@@ -19,6 +19,8 @@ Every refusal is a `MessageError` with the element path; nothing is read twice.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Generic, TypeVar
@@ -138,25 +140,27 @@ _AnyBody = TypeVar("_AnyBody", bound=AnyBody)
 def read_message(data: bytes) -> Envelope[AnyBody]:
     """Read any SendMessage, SendMessageResponse or Fault envelope."""
     version, header, content, root = _open(data)
-    tag = content.tag
-    body: AnyBody
-    if tag == SEND_MESSAGE:
-        body = codec.read_SendMessage(content)
-    elif tag == SEND_MESSAGE_RESPONSE:
-        body = codec.read_SendMessageResponse(content)
-    elif tag == clark(version.namespace, "Fault"):
-        body = _read_fault(content, version)
-    else:
-        raise _unexpected_body(content, "SendMessage, SendMessageResponse or Fault")
+    with _in_version(version):
+        tag = content.tag
+        body: AnyBody
+        if tag == SEND_MESSAGE:
+            body = codec.read_SendMessage(content)
+        elif tag == SEND_MESSAGE_RESPONSE:
+            body = codec.read_SendMessageResponse(content)
+        elif tag == clark(version.namespace, "Fault"):
+            body = _read_fault(content, version)
+        else:
+            raise _unexpected_body(content, "SendMessage, SendMessageResponse or Fault")
     return Envelope(body=body, version=version, header=header, document=root)
 
 
 def read_request(data: bytes) -> Envelope[models.SendMessage]:
     """Read a request envelope; anything but SendMessage in its Body is a MessageError."""
     version, header, content, root = _open(data)
-    if content.tag != SEND_MESSAGE:
-        raise _unexpected_body(content, "SendMessage")
-    body = codec.read_SendMessage(content)
+    with _in_version(version):
+        if content.tag != SEND_MESSAGE:
+            raise _unexpected_body(content, "SendMessage")
+        body = codec.read_SendMessage(content)
     return Envelope(body=body, version=version, header=header, document=root)
 
 
@@ -165,13 +169,14 @@ def read_response(
 ) -> Envelope[models.SendMessageResponse | SoapFault]:
     """Read a reply envelope: a SendMessageResponse or a Fault."""
     version, header, content, root = _open(data)
-    body: models.SendMessageResponse | SoapFault
-    if content.tag == SEND_MESSAGE_RESPONSE:
-        body = codec.read_SendMessageResponse(content)
-    elif content.tag == clark(version.namespace, "Fault"):
-        body = _read_fault(content, version)
-    else:
-        raise _unexpected_body(content, "SendMessageResponse or Fault")
+    with _in_version(version):
+        body: models.SendMessageResponse | SoapFault
+        if content.tag == SEND_MESSAGE_RESPONSE:
+            body = codec.read_SendMessageResponse(content)
+        elif content.tag == clark(version.namespace, "Fault"):
+            body = _read_fault(content, version)
+        else:
+            raise _unexpected_body(content, "SendMessageResponse or Fault")
     return Envelope(body=body, version=version, header=header, document=root)
 
 
@@ -202,6 +207,15 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
     return etree.tostring(root, encoding="utf-8")
 
 
+@contextmanager
+def _in_version(version: SoapVersion) -> Iterator[None]:
+    try:
+        yield
+    except MessageError as exc:
+        exc.soap_version = version
+        raise
+
+
 def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Element, _Element]:
     root = parse_xml(data)
     tag = root.tag if isinstance(root.tag, str) else ""
@@ -220,17 +234,24 @@ def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Eleme
         elif child.tag == body_tag and body is None:
             body = child
         else:
-            raise MessageError(
+            error = MessageError(
                 "an Envelope holds at most one Header, then exactly one Body", path_of(child)
             )
+            raise _known(error, version)
     if body is None:
-        raise MessageError("the Envelope has no Body", path_of(root))
+        raise _known(MessageError("the Envelope has no Body", path_of(root)), version)
     contents = list(body)
     if len(contents) != 1:
         found = "is empty" if not contents else f"holds {len(contents)} elements"
-        raise MessageError(f"the Body must hold exactly one element but {found}", path_of(body))
+        error = MessageError(f"the Body must hold exactly one element but {found}", path_of(body))
+        raise _known(error, version)
     blocks = None if header is None else tuple(header)
     return version, blocks, contents[0], root
+
+
+def _known(error: MessageError, version: SoapVersion) -> MessageError:
+    error.soap_version = version
+    return error
 
 
 def _unexpected_body(content: _Element, expected: str) -> MessageError:
@@ -264,7 +285,9 @@ def _read_fault11(fault: _Element) -> SoapFault:
     base, _, sub = local.partition(".")
     code = _FROM_SOAP11.get(base) or _by_value(base)
     subcode = sub or None
-    if ns != _NAMESPACES[SoapVersion.SOAP11] or code is None:
+    # Some stacks write the standard codes unqualified (`Client`); any other namespace is a code
+    # of its own, kept whole as the subcode of a Receiver fault.
+    if ns not in ("", _NAMESPACES[SoapVersion.SOAP11]) or code is None:
         code, subcode = FaultCode.RECEIVER, qname
     actor = parts.get("faultactor")
     return SoapFault(
@@ -316,6 +339,8 @@ def _read_detail(detail: _Element | None) -> models.ErrorInfo | None:
 
 def _write_fault(fault: SoapFault, version: SoapVersion, body: _Element) -> None:
     ns = version.namespace
+    if fault.subcode:
+        _check_subcode(fault.subcode)
     el = _SE(body, clark(ns, "Fault"))
     if version is SoapVersion.SOAP11:
         code = f"soap:{_SOAP11_CODES[fault.code]}"
@@ -342,6 +367,15 @@ def _write_fault(fault: SoapFault, version: SoapVersion, body: _Element) -> None
     if fault.detail is not None:
         detail = _SE(el, detail_tag)
         codec.write_ErrorInfo(fault.detail, _SE(detail, FAULT_DETAIL))
+
+
+def _check_subcode(subcode: str) -> None:
+    # A SOAP 1.1 dotted suffix or a {namespace}name, whichever the subcode is, must write a QName.
+    namespace, _, local = (
+        subcode[1:].partition("}") if subcode.startswith("{") else ("-", "", subcode)
+    )
+    if not namespace or not all(part.isidentifier() for part in local.replace("-", "_").split(".")):
+        raise SerializationError(f"fault subcode {subcode!r} cannot be written as a QName")
 
 
 def _write_subcode(code_el: _Element, ns: str, subcode: str) -> None:

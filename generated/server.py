@@ -198,7 +198,7 @@ class SyncChannelApp:
         length = environ.get("CONTENT_LENGTH") or ""
         stream = environ["wsgi.input"]
         if length:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 return _text(400, "bad Content-Length")
             if int(length) > limit:
                 return _text(413, f"the body is over {limit} bytes")
@@ -217,8 +217,9 @@ class SyncChannelApp:
         except VersionMismatchError as exc:
             return self._fault(hinted, FaultCode.VERSION_MISMATCH, "VERSION_MISMATCH", exc.reason)
         except MessageError as exc:
+            version = exc.soap_version if isinstance(exc.soap_version, SoapVersion) else hinted
             return self._fault(
-                hinted, FaultCode.SENDER, "INVALID_MESSAGE", f"{exc.reason} (at {exc.path})"
+                version, FaultCode.SENDER, "INVALID_MESSAGE", f"{exc.reason} (at {exc.path})"
             )
         version = envelope.version
         info = envelope.body.request.request_info

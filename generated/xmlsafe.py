@@ -37,6 +37,9 @@ class MessageError(ValueError):
     def __init__(self, reason: str, path: str = "/") -> None:
         self.reason = reason
         self.path = path
+        # The SOAP version of the envelope, once it was known (set by the envelope readers), so
+        # that a fault about the message can answer in the message's own version.
+        self.soap_version: object | None = None
         super().__init__(f"{reason} (at {path})")
 
 

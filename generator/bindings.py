@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from enum import Enum
@@ -105,14 +106,15 @@ def _dataclasses(module: types.ModuleType) -> Iterator[type]:
 
 
 def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
+    facets = {f.name: f.metadata for f in dataclasses.fields(meta.clazz)}
     fields: list[Field] = []
     reasons: list[str] = []
     if meta.wildcards or meta.any_attributes or meta.choices:
         reasons.append("wildcards or choices")
     if meta.text is not None:
-        fields.append(_field(meta.text, Kind.TEXT, reasons))
+        fields.append(_field(meta.text, Kind.TEXT, reasons, facets))
     for var in meta.get_attribute_vars():
-        fields.append(_field(var, Kind.ATTRIBUTE, reasons))
+        fields.append(_field(var, Kind.ATTRIBUTE, reasons, facets))
     element_vars = sorted(itertools.chain(*meta.elements.values()), key=lambda v: v.index)
     for var in element_vars:
         if var.clazz is not None:
@@ -121,7 +123,7 @@ def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
             kind = Kind.ANY
         else:
             kind = Kind.ELEMENT
-        fields.append(_field(var, kind, reasons))
+        fields.append(_field(var, kind, reasons, facets))
     return ComplexType(
         name=name,
         qname=None if is_element else meta.target_qname,
@@ -132,11 +134,15 @@ def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
     )
 
 
-def _field(var: XmlVar, kind: Kind, reasons: list[str]) -> Field:
+def _field(
+    var: XmlVar, kind: Kind, reasons: list[str], facets: Mapping[str, Mapping[str, Any]]
+) -> Field:
     if var.is_elements or var.is_wildcard or var.tokens or var.mixed or var.wrapper:
         reasons.append(f"{var.name}: compound, wrapped or token content")
     if var.is_clazz_union or len(var.types) != 1:
         reasons.append(f"{var.name}: a union of types")
+    metadata = facets.get(var.name, {})
+    exact = metadata.get("length")
     return Field(
         name=var.name,
         tag=var.qname,
@@ -145,6 +151,8 @@ def _field(var: XmlVar, kind: Kind, reasons: list[str]) -> Field:
         required=bool(var.required),
         repeated=var.list_element,
         nillable=var.nillable,
+        min_length=int(exact if exact is not None else metadata.get("min_length", 0)),
+        max_length=exact if exact is not None else metadata.get("max_length"),
     )
 
 

@@ -27,6 +27,8 @@ class Field:
     required: bool
     repeated: bool
     nillable: bool = False
+    min_length: int = 0  # the XSD length facets of a string value, checked when writing
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,10 @@ def read_expr(field: Field) -> str:
 
 
 def format_expr(field: Field, value: str) -> str:
-    """The expression turning a field's value into text."""
+    """The expression turning a field's value into text (a string checked against its facets)."""
     if field.value == "str":
+        if field.min_length or field.max_length is not None:
+            return f"_length({value}, {field.min_length}, {field.max_length}, {py_literal(field.name)})"
         return value
     if field.value.startswith("enum:"):
         return f"{value}.value"

@@ -270,3 +270,65 @@ def test_bad_base64_names_the_element() -> None:
         g.read_response(_response_with_certificate("QUJDR"))
     assert "not base64" in caught.value.reason
     assert caught.value.path.endswith("/medicalExemptionList/certificate")
+
+
+@pytest.mark.parametrize("text", ["@@@@", "QUJD@", "QUJ$RA=="])
+def test_base64_with_characters_outside_the_alphabet_is_refused(text: str) -> None:
+    with pytest.raises(g.MessageError, match="not base64"):
+        g.read_response(_response_with_certificate(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-05T09:00:00+06:60",
+        "2024-03-05T09:00:00.",
+        "٢٠٢٤-03-05T09:00:00",
+        "2024-3-5T9:00:00",
+    ],
+)
+def test_datetime_outside_the_lexical_space_is_refused(text: str) -> None:
+    info = (
+        "<messageId>m</messageId><serviceId>s</serviceId>"
+        f"<messageDate>{text}</messageDate><sender><senderId>s</senderId></sender>"
+    )
+    with pytest.raises(g.MessageError, match="not an xs:dateTime") as caught:
+        g.read_request(request("<number>1</number>", info=info))
+    assert caught.value.path.endswith("/messageDate")
+
+
+def test_an_offset_beyond_14_hours_is_not_written() -> None:
+    from xsdata.models.datatype import XmlDateTime
+
+    envelope_ = g.read_request(ORIGINAL)
+    envelope_.body.request.request_info.message_date = XmlDateTime(
+        2024, 1, 1, 0, 0, 0, 0, 14 * 60 + 30
+    )
+    with pytest.raises(g.SerializationError, match="outside"):
+        g.write_envelope(envelope_)
+
+
+def test_unqualified_soap11_fault_codes_keep_their_meaning() -> None:
+    data = envelope(
+        "<soap:Fault><faultcode>Client</faultcode><faultstring>no</faultstring></soap:Fault>"
+    )
+    fault = g.read_response(data).body
+    assert isinstance(fault, g.SoapFault)
+    assert (fault.code, fault.subcode) == (g.FaultCode.SENDER, None)
+
+
+@pytest.mark.parametrize("subcode", ["{}x", "x:y", "a b", "{urn:x}"])
+def test_a_subcode_that_is_no_qname_is_not_written(subcode: str) -> None:
+    fault = g.SoapFault(code=g.FaultCode.SENDER, reason="r", subcode=subcode)
+    for version in g.SoapVersion:
+        with pytest.raises(g.SerializationError, match="QName"):
+            g.write_envelope(g.Envelope(body=fault, version=version))
+
+
+def test_a_value_over_its_max_length_is_not_written() -> None:
+    envelope_ = g.read_request(ORIGINAL)
+    envelope_.body.request.request_info.properties.append(
+        g.models.Property(key="k" * 31, value="v")
+    )
+    with pytest.raises(g.SerializationError, match=r"key must be 0\.\.30 characters long, not 31"):
+        g.write_envelope(envelope_)
