@@ -1,4 +1,4 @@
-"""The `medexempt` command line: generate bindings and check that they are up to date."""
+"""The generator's commands: generate bindings and check that they are up to date."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from . import __version__
 from .errors import GeneratorError
 from .load import load
 from .render import GeneratedFile, render
-from .search import search
 from .write import stale, write
 
 EXIT_STALE = 1
@@ -82,7 +81,7 @@ def _target(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None
 @click.group()
 @click.version_option(__version__, prog_name="medexempt")
 def main() -> None:
-    """medexempt: typed SOAP bindings and the reference Medical exemptions service."""
+    """The medexempt generator: typed SOAP bindings from an XSD folder."""
 
 
 @main.command()
@@ -131,31 +130,3 @@ def _fail(exc: GeneratorError) -> NoReturn:
 def _crash(exc: Exception) -> NoReturn:
     click.echo(f"error: the generator failed: {type(exc).__name__}: {exc}", err=True)
     sys.exit(EXIT_ERROR)
-
-
-main.add_command(search)
-
-
-@main.command()
-@click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def inspect(message: Path) -> None:
-    """Read a SOAP message with the generated bindings and print what it holds, as JSON.
-
-    Exit 0 when it reads, 1 when it is refused (the reason and the element path are printed).
-    """
-    from .inspection import describe_message
-
-    try:
-        click.echo(describe_message(message.read_bytes()))
-    except ValueError as exc:
-        click.echo(f"refused: {exc}", err=True)
-        sys.exit(1)
-
-
-@main.command("hash-password")
-@click.password_option(help="The sender's password (asked for when not given).")
-def hash_password(password: str) -> None:
-    """Print the stored form of a sender's password, for the server's senders file."""
-    from generated.passwords import hash_password as make_hash
-
-    click.echo(make_hash(password))

@@ -15,7 +15,7 @@ from .errors import GeneratorError, Problem
 from .model import ComplexType, Gateway, Project, Service, Source
 from .naming import local_name, service_method
 from .wsdl_schemas import inline_schemas
-from .xmlfiles import schema_closure, shown_as
+from .xmlfiles import compile_schemas, schema_closure, shown_as
 
 
 def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
@@ -28,6 +28,7 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
     for raw in raw_services:
         entries.append(manifest_path.parent / str(raw.get("schema", "")))
     trees = schema_closure(entries, xsd_dir)
+    compile_schemas(trees, xsd_dir)
     models_source, elements = render_models(sorted(trees), package)
     with imported(models_source) as module:
         types = describe(module, elements)

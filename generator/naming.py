@@ -34,11 +34,6 @@ def service_method(service_id: str, request_type: str) -> str:
     return snake_case(base)
 
 
-def reader_name(class_name: str) -> str:
-    """Name of the generated function that reads an element into `class_name`."""
-    return "_read_" + class_name.replace(".", "_")
-
-
-def writer_name(class_name: str) -> str:
-    """Name of the generated function that writes `class_name` under a parent element."""
-    return "_write_" + class_name.replace(".", "_")
+def ident(class_name: str) -> str:
+    """A class's qualified name as one identifier (`Outer.Inner` -> `Outer_Inner`)."""
+    return class_name.replace(".", "_")

@@ -7,6 +7,7 @@ from typing import Any
 
 from lxml import etree
 
+from . import naming
 from .errors import GeneratorError, Problem
 from .formatting import format_python
 from .model import Project
@@ -56,7 +57,7 @@ def render(project: Project) -> list[GeneratedFile]:
 
 
 def _context(project: Project) -> dict[str, Any]:
-    payload_namespaces = sorted({t.qname[1:].partition("}")[0] for t in project.types if t.qname})
+    payload_namespaces = sorted({naming.namespace(t.qname) for t in project.types if t.qname})
     return {
         "project": project,
         "gateway": project.gateway,

@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         py=py_literal,
-        ident=ident,
+        ident=naming.ident,
         ns=naming.namespace,
         local=naming.local_name,
         py_type=py_type,
@@ -69,11 +69,6 @@ def py_literal(value: str) -> str:
     return repr(value)
 
 
-def ident(class_name: str) -> str:
-    """A class's qualified name as one identifier (`Outer.Inner` -> `Outer_Inner`)."""
-    return class_name.replace(".", "_")
-
-
 def py_type(field: Field) -> str:
     """The Python type of a field's single value, as the generated code spells it."""
     if field.kind is Kind.COMPLEX:
@@ -93,7 +88,7 @@ def parser(field: Field) -> str:
 def read_expr(field: Field) -> str:
     """The expression reading one child element (`child`) into the field's value."""
     if field.kind is Kind.COMPLEX:
-        return f"read_{ident(field.value)}(child)"
+        return f"read_{naming.ident(field.value)}(child)"
     if field.kind is Kind.ANY:
         return "read_any(child)"
     if field.value == "str":
@@ -118,7 +113,7 @@ def write_stmt(field: Field, value: str) -> str:
     """The statement writing one value of an element field under `el`."""
     tag = py_literal(field.tag)
     if field.kind is Kind.COMPLEX:
-        return f"write_{ident(field.value)}({value}, _SE(el, {tag}))"
+        return f"write_{naming.ident(field.value)}({value}, _SE(el, {tag}))"
     if field.kind is Kind.ANY:
         return f"write_any({value}, el, {tag})"
     if field.value == "base64":

@@ -61,3 +61,26 @@ def schema_closure(entries: list[Path], xsd_dir: Path) -> dict[Path, etree._Elem
 def shown_as(path: Path, xsd_dir: Path) -> str:
     """A path relative to the XSD folder, with forward slashes, however it was given."""
     return Path(os.path.relpath(path.resolve(), xsd_dir.resolve())).as_posix()
+
+
+def compile_schemas(trees: dict[Path, etree._ElementTree], xsd_dir: Path) -> None:
+    """Compile the set with libxml2's XML Schema, so that a typo in a type name is an error here
+    rather than a silently generic field."""
+    wrapper = etree.Element(f"{{{XS}}}schema")
+    namespaces: set[str] = set()
+    for path, tree in trees.items():
+        namespace = tree.getroot().get("targetNamespace")
+        if namespace is None or namespace in namespaces:
+            continue  # included schemas come in through their includer
+        namespaces.add(namespace)
+        link = etree.SubElement(wrapper, f"{{{XS}}}import")
+        link.set("namespace", namespace)
+        link.set("schemaLocation", path.as_uri())
+    try:
+        etree.XMLSchema(wrapper)
+    except etree.XMLSchemaParseError as exc:
+        problems = [
+            Problem(shown_as(Path(e.filename), xsd_dir) if e.filename else "xsd", e.line, e.message)
+            for e in exc.error_log
+        ]
+        raise GeneratorError(problems or [Problem("xsd", None, str(exc))]) from exc

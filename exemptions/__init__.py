@@ -1,0 +1,1 @@
+"""The reference Medical exemptions service and the command line, built on generated/."""

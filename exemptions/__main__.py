@@ -1,0 +1,5 @@
+"""`python -m exemptions` is the `medexempt` command."""
+
+from .cli import main
+
+main()
