@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -64,6 +65,8 @@ class SerializationError(ValueError):
 
 
 _local = threading.local()
+_LOCATION = re.compile(r", line \d+, column \d+$")
+_LIMIT = re.compile(r",? (?:use|try) XML_PARSE_HUGE.*$")
 
 
 class _NothingExternal(etree.Resolver):
@@ -107,8 +110,14 @@ def parse_xml(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "/"
-        raise MalformedXmlError(f"not well-formed XML: {exc.msg}", where) from None
+        line, column = exc.position
+        where = f"line {line}, column {column}" if line else "/"
+        message = _LOCATION.sub("", exc.msg or "")
+        if _LIMIT.search(message):
+            # libxml2's advice ("use XML_PARSE_HUGE") is for us, not for the sender.
+            reason = _LIMIT.split(message)[0].rstrip(" ,:")
+            raise UnsafeXmlError(f"the document exceeds a parser limit: {reason}", where) from None
+        raise MalformedXmlError(f"not well-formed XML: {message}", where) from None
     if root is None:
         raise MalformedXmlError("no document element", "/")
     docinfo = root.getroottree().docinfo

@@ -332,3 +332,17 @@ def test_a_value_over_its_max_length_is_not_written() -> None:
     )
     with pytest.raises(g.SerializationError, match=r"key must be 0\.\.30 characters long, not 31"):
         g.write_envelope(envelope_)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"<a>" * 300 + b"</a>" * 300, "Excessive depth"),
+        (b"<a>" + b"x" * 10_500_000 + b"</a>", "Text node too long"),
+    ],
+)
+def test_parser_limits_are_unsafe_and_say_which(data: bytes, reason: str) -> None:
+    with pytest.raises(g.UnsafeXmlError) as caught:
+        g.read_message(data)
+    assert caught.value.reason.startswith("the document exceeds a parser limit")
+    assert reason in caught.value.reason and "XML_PARSE_HUGE" not in caught.value.reason
