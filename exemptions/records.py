@@ -1,0 +1,75 @@
+"""A medical exemption record and its status, as the service and its certificates see it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+ZONE = ZoneInfo("Asia/Almaty")
+
+
+class Contraindication(enum.Enum):
+    """Whether the exemption ends (temporary, with an end date) or not (permanent)."""
+
+    TEMPORARY = "temporary"
+    PERMANENT = "permanent"
+
+
+class Status(enum.Enum):
+    """The status a search reports (SPEC §3); derived at request time, never stored."""
+
+    UP_TO_DATE = "UP_TO_DATE"  # актуален
+    NOT_UP_TO_DATE = "NOT_UP_TO_DATE"  # неактуален
+    REVOKED = "REVOKED"  # отозван
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A vaccination (procedure dictionary entry) an exemption is from."""
+
+    code: str
+    name_ru: str
+    name_kk: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One exemption, with everything SPEC §3 and §5 need. `version` grows with every change."""
+
+    number: str
+    iin: str | None
+    passport_number: str | None
+    citizenship_code: str | None
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    birth_date: date
+    procedure: Procedure
+    contraindication: Contraindication
+    end_date: date | None
+    issue_date: date
+    organization: str
+    doctor: str
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+    version: int = 1
+
+    def status(self, today: date) -> Status:
+        """REVOKED if revoked; else NOT_UP_TO_DATE if temporary and ended before `today`."""
+        if self.revoked_at is not None:
+            return Status.REVOKED
+        temporary = self.contraindication is Contraindication.TEMPORARY
+        if temporary and self.end_date is not None and self.end_date < today:
+            return Status.NOT_UP_TO_DATE
+        return Status.UP_TO_DATE
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.last_name, self.first_name, self.middle_name) if p)
+
+
+def today() -> date:
+    """Today in Asia/Almaty, the date statuses are judged by."""
+    return datetime.now(ZONE).date()
