@@ -1,0 +1,121 @@
+"""The Medical exemptions search (SPEC §2-§3) on the generated server skeleton."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from xsdata.models.datatype import XmlDateTime
+
+from generated import models
+from generated.server import RequestContext, Servicer
+
+from .records import Record, Status, today
+from .rules import Criteria, Invalid, read_criteria
+
+FOUND = models.Status(code="SUCCESS", message="The request has been processed")
+NOT_FOUND = models.Status(
+    code="NOT_FOUND", message="Медицинский отвод по заданным параметрам не найден"
+)
+_ALMATY_OFFSET = 5 * 60  # UTC+05:00 since 1 March 2024 (SPEC §7)
+
+
+class Layout(enum.Enum):
+    """The two certificate layouts of SPEC §5."""
+
+    ELECTRONIC = "electronic"
+    PRINTABLE = "printable"
+
+
+class Store(Protocol):
+    """What the search needs from storage."""
+
+    def search(
+        self,
+        *,
+        number: str | None = None,
+        iin: str | None = None,
+        passport_number: str | None = None,
+        citizenship_code: str | None = None,
+    ) -> list[Record]: ...
+
+    def citizenship_exists(self, code: str) -> bool: ...
+
+    def stored_certificate(self, number: str, version: int, layout: str) -> bytes | None: ...
+
+    def store_certificate(self, number: str, version: int, layout: str, pdf: bytes) -> None: ...
+
+
+Renderer = Callable[[Record, Layout], bytes]
+
+
+@dataclass
+class SearchService(Servicer):
+    """Finds exemptions and answers with their status and, while up to date, their certificates.
+
+    Certificates are rendered once per record version and layout, stored, and reused: a repeated
+    search renders nothing.
+    """
+
+    store: Store
+    render: Renderer
+    clock: Callable[[], date] = today
+
+    def medical_exemption_search(
+        self, request: models.MedicalExemptionSearchRequest, context: RequestContext
+    ) -> models.MedicalExemptionSearchResponse:
+        criteria = read_criteria(request, self.store.citizenship_exists)
+        if isinstance(criteria, Invalid):
+            return models.MedicalExemptionSearchResponse(
+                status=models.Status(code="INVALID_REQUEST", message=criteria.message)
+            )
+        records = self._find(criteria)
+        if not records:
+            return models.MedicalExemptionSearchResponse(status=NOT_FOUND)
+        day = self.clock()
+        found = [self._found(record, record.status(day)) for record in records]
+        return models.MedicalExemptionSearchResponse(status=FOUND, medical_exemption_list=found)
+
+    def _find(self, criteria: Criteria) -> list[Record]:
+        return self.store.search(
+            number=criteria.number,
+            iin=criteria.iin,
+            passport_number=criteria.passport_number,
+            citizenship_code=criteria.citizenship_code,
+        )
+
+    def _found(self, record: Record, status: Status) -> models.FoundMedicalExemption:
+        up_to_date = status is Status.UP_TO_DATE
+        end = record.end_date
+        return models.FoundMedicalExemption(
+            number=record.number,
+            medical_procedure=models.Dictionary(
+                code=record.procedure.code,
+                name_ru=record.procedure.name_ru,
+                name_kk=record.procedure.name_kk,
+            ),
+            status=status.value,
+            temporary_contraindication_end_date=None if end is None else _midnight(end),
+            revocation_reason=record.revocation_reason if status is Status.REVOKED else None,
+            certificate=self.certificate(record, Layout.ELECTRONIC) if up_to_date else None,
+            printable_certificate=self.certificate(record, Layout.PRINTABLE)
+            if up_to_date
+            else None,
+        )
+
+    def certificate(self, record: Record, layout: Layout) -> bytes:
+        """The stored PDF of this record version, rendered and stored first if there is none."""
+        stored = self.store.stored_certificate(record.number, record.version, layout.value)
+        if stored is not None:
+            return stored
+        pdf = self.render(record, layout)
+        self.store.store_certificate(record.number, record.version, layout.value, pdf)
+        return pdf
+
+
+def _midnight(day: date) -> XmlDateTime:
+    """An end date as xs:dateTime: the start of that day in Asia/Almaty, with its offset."""
+    return XmlDateTime(day.year, day.month, day.day, 0, 0, 0, 0, _ALMATY_OFFSET)
