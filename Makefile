@@ -6,7 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run generate check lint test bench clean
+.PHONY: install run generate check lint services test bench clean
+
+# Where the PostgreSQL tests connect; scripts/test-services.sh creates this user and database.
+export MEDEXEMPT_TEST_POSTGRES_URL ?= postgresql+psycopg://medexempt:medexempt@127.0.0.1:5432/medexempt_test
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +37,11 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/medexempt check
 
-test: lint
+## The real servers the tests use (PostgreSQL, headless Chromium): installed and started when possible.
+services:
+	bash scripts/test-services.sh
+
+test: lint services
 	$(BIN)/pytest
 
 bench: install
