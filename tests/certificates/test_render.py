@@ -1,0 +1,193 @@
+"""The certificate PDF (SPEC §5): every field in extractable text, a readable QR code with the exact
+verification URL, an embedded font that covers Kazakh, A4 pages and the same bytes every time."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from functools import cache
+
+import pypdfium2 as pdfium  # type: ignore[import-untyped]
+import pytest
+import zxingcpp
+from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
+
+from exemptions.certificates import Layout, render, verification_url
+from exemptions.certificates.render import FONT_BOLD, FONT_REGULAR
+from exemptions.records import Record
+from tests.certificates.samples import PERMANENT, PUBLIC_URL, RECORDS, SECRET, TEMPORARY
+from tests.support import ROOT
+
+KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
+CASES = [(name, layout) for name in RECORDS for layout in Layout]
+IDS = [f"{name}-{layout.value}" for name, layout in CASES]
+
+
+def url_of(record: Record) -> str:
+    return verification_url(PUBLIC_URL, record.number, SECRET)
+
+
+@cache
+def pdf_of(name: str, layout: Layout) -> bytes:
+    record = RECORDS[name]
+    return render(record, layout, url_of(record))
+
+
+def text_of(pdf: bytes) -> str:
+    """The text of every page, white space collapsed (lines wrap where the layout says)."""
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES, ids=IDS)
+def test_every_field_is_in_the_text(name: str, layout: Layout) -> None:
+    record = RECORDS[name]
+    text = text_of(pdf_of(name, layout))
+    assert record.iin is not None
+    expected = [
+        record.number,
+        record.full_name,
+        record.iin,
+        record.birth_date.strftime("%d-%m-%Y"),
+        record.procedure.name_ru,
+        record.procedure.name_kk,
+        record.issue_date.strftime("%d-%m-%Y"),
+        record.organization,
+        record.doctor,
+        # the bilingual labels
+        "Медициналық қарсы көрсетілім анықтамасы",
+        "Справка о медицинском отводе",
+        "Тегі, аты, әкесінің аты",
+        "ФИО",
+        "ЖСН",
+        "ИИН",
+        "Туған күні",
+        "Дата рождения",
+        "Берілген күні",
+        "Дата выдачи",
+    ]
+    if record is TEMPORARY:
+        assert record.end_date is not None
+        end = record.end_date.strftime("%d-%m-%Y")
+        expected += [f"Уақытша, {end} дейін", f"Временное, до {end}"]
+    else:
+        expected += ["Тұрақты", "Постоянное"]
+    missing = [item for item in expected if item not in text]
+    assert not missing, f"not in the text: {missing}\n{text}"
+    if record is PERMANENT:
+        assert "Уақытша" not in text
+        assert "Временное" not in text
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES, ids=IDS)
+def test_dates_are_dd_mm_yyyy_only(name: str, layout: Layout) -> None:
+    record = RECORDS[name]
+    text = text_of(pdf_of(name, layout))
+    assert record.birth_date.isoformat() not in text
+    assert record.issue_date.isoformat() not in text
+
+
+def test_printable_has_room_for_stamp_and_signature() -> None:
+    text = text_of(pdf_of("temporary", Layout.PRINTABLE))
+    assert "М.О. / М.П." in text
+    assert "қолы / подпись" in text
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES, ids=IDS)
+def test_the_qr_code_on_the_rendered_page_holds_the_url(name: str, layout: Layout) -> None:
+    document = pdfium.PdfDocument(pdf_of(name, layout))
+    try:
+        image = document[0].render(scale=2).to_pil().convert("L")
+    finally:
+        document.close()
+    codes = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    )
+    assert [code.text for code in codes] == [url_of(RECORDS[name])]
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES, ids=IDS)
+def test_one_a4_page_with_the_font_embedded(name: str, layout: Layout) -> None:
+    reader = PdfReader(io.BytesIO(pdf_of(name, layout)))
+    assert len(reader.pages) == 1
+    page = reader.pages[0]
+    assert round(float(page.mediabox.width) * 25.4 / 72) == 210
+    assert round(float(page.mediabox.height) * 25.4 / 72) == 297
+    resources = page["/Resources"]
+    assert isinstance(resources, DictionaryObject)
+    fonts = resources["/Font"].get_object()
+    assert isinstance(fonts, DictionaryObject)
+    assert fonts
+    for reference in fonts.values():
+        font = reference.get_object()
+        # a Type0 TrueType subset with a ToUnicode map: embedded and extractable, no core fonts
+        assert font["/Subtype"] == "/Type0"
+        assert "/ToUnicode" in font
+        descendant = font["/DescendantFonts"][0].get_object()
+        assert "PTSans" in str(descendant["/BaseFont"])
+        assert "/FontFile2" in descendant["/FontDescriptor"].get_object()
+
+
+def test_the_font_covers_kazakh_cyrillic() -> None:
+    for path in (FONT_REGULAR, FONT_BOLD):
+        # a file shipped inside an installed package, not a system font
+        assert "site-packages" in path.parts or "dist-packages" in path.parts
+        with TTFont(str(path), lazy=True) as font:
+            cmap = font.getBestCmap()
+        needed = KAZAKH + "АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯабвгдеёжзийклмнопрстуфхцчшщъыьэюя«»№—"
+        missing = [ch for ch in needed if ord(ch) not in cmap]
+        assert not missing, f"{path.name} lacks {missing}"
+
+
+def test_kazakh_letters_come_back_from_the_text() -> None:
+    text = text_of(pdf_of("permanent", Layout.ELECTRONIC))
+    assert "Іңкәрбекұлы Һибатулла" in text
+    assert "Ұзақбаева Айгүл Серікқызы" in text
+
+
+_RENDER_IN_A_CHILD = """
+import hashlib, sys
+from exemptions.certificates import Layout, render, verification_url
+from tests.certificates.samples import PUBLIC_URL, RECORDS, SECRET
+for name, record in sorted(RECORDS.items()):
+    for layout in Layout:
+        pdf = render(record, layout, verification_url(PUBLIC_URL, record.number, SECRET))
+        print(name, layout.value, hashlib.sha256(pdf).hexdigest())
+"""
+
+
+def test_the_same_record_gives_the_same_bytes_in_any_process() -> None:
+    runs = []
+    for seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(
+            [sys.executable, "-c", _RENDER_IN_A_CHILD],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        runs.append(result.stdout)
+    here = "".join(
+        f"{name} {layout.value} {hashlib.sha256(pdf_of(name, layout)).hexdigest()}\n"
+        for name in sorted(RECORDS)
+        for layout in Layout
+    )
+    assert runs[0] == runs[1] == here
+    assert len(set(here.split()[2::3])) == 4  # and the four certificates differ
+
+
+def test_a_changed_record_gives_different_bytes() -> None:
+    from dataclasses import replace
+
+    changed = replace(TEMPORARY, doctor="Басқа Дәрігер", version=2)
+    assert render(changed, Layout.ELECTRONIC, url_of(changed)) != pdf_of(
+        "temporary", Layout.ELECTRONIC
+    )
