@@ -9,6 +9,7 @@ import click
 
 from generator.cli import check, generate
 
+from .dbcli import db
 from .search import search
 
 
@@ -21,6 +22,70 @@ def main() -> None:
 main.add_command(generate)
 main.add_command(check)
 main.add_command(search)
+main.add_command(db)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes  [default: 2 per core, 2..8]."
+)
+@click.option(
+    "--db",
+    "db_url",
+    envvar="MEDEXEMPT_DB",
+    help="Database URL  [env MEDEXEMPT_DB; default: sqlite:///medexempt.db].",
+)
+@click.option(
+    "--public-url",
+    help="The URL clients and QR codes use  [env MEDEXEMPT_PUBLIC_URL; default: http://HOST:PORT].",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="MEDEXEMPT_CONFIG",
+    help="TOML with `secret`, `public_url` and a [senders] table  [env MEDEXEMPT_CONFIG].",
+)
+@click.option("--demo", is_flag=True, help="Demo data and the original's sender; no set-up needed.")
+def serve(
+    host: str,
+    port: int,
+    workers: int | None,
+    db_url: str | None,
+    public_url: str | None,
+    config: Path | None,
+    demo: bool,
+) -> None:
+    """Run the reference Medical exemptions service on gunicorn.
+
+    An empty database is created and upgraded first. With --demo the demo data set is loaded and
+    the original's sender (sender / password) is accepted.
+    """
+    import os
+
+    from . import demo as demo_data
+    from .serve import ConfigError, ServeOptions, banner, run, settings_for, workers_default
+    from .storage import create_engine, database_url, display, upgrade
+
+    url = database_url(db_url)
+    options = ServeOptions(host, port, workers or workers_default(), url, public_url, demo, config)
+    try:
+        settings = settings_for(options, os.environ)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+        loaded = demo_data.load(engine) if demo else 0
+    finally:
+        engine.dispose()
+    click.echo(
+        f"database:       {display(url)}" + (f" ({loaded} demo records loaded)" if loaded else "")
+    )
+    click.echo(banner(settings, demo))
+    run(settings, options)
 
 
 @main.command()

@@ -10,9 +10,16 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .records import Contraindication, Procedure, Record
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 COVID = Procedure(
     "100",
@@ -108,3 +115,45 @@ RECORDS = (
         issue_date=date(2025, 3, 1),
     ),
 )
+
+
+def import_row(record: Record) -> dict[str, str | None]:
+    """A record as a row of `medexempt db import` (the README's field names)."""
+
+    def day(value: date | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "number": record.number,
+        "iin": record.iin,
+        "passportNumber": record.passport_number,
+        "citizenshipCode": record.citizenship_code,
+        "lastName": record.last_name,
+        "firstName": record.first_name,
+        "middleName": record.middle_name,
+        "birthDate": day(record.birth_date),
+        "procedureCode": record.procedure.code,
+        "contraindication": record.contraindication.value,
+        "endDate": day(record.end_date),
+        "issueDate": day(record.issue_date),
+        "organization": record.organization,
+        "doctor": record.doctor,
+        "revokedAt": None if record.revoked_at is None else record.revoked_at.isoformat(),
+        "revocationReason": record.revocation_reason,
+    }
+
+
+def load(engine: Engine) -> int:
+    """Import the demo records that are not in the database yet (through the checked import)."""
+    from .storage import Registry
+    from .storage.importer import import_file
+
+    registry = Registry(engine)
+    missing = [r for r in RECORDS if registry.by_number(r.number) is None]
+    if not missing:
+        return 0
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "demo.jsonl"
+        lines = (json.dumps(import_row(r), ensure_ascii=False) for r in missing)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return import_file(engine, path).inserted

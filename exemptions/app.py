@@ -1,0 +1,89 @@
+"""The whole reference service as one WSGI application: SOAP, verification page, health check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from generated.server import ServerConfig, make_app
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the service runs. `public_url` is what clients and QR codes use to reach it."""
+
+    db_url: str
+    public_url: str
+    secret: bytes
+    senders: Mapping[str, str] | None = field(default=None, repr=False)
+    soap_path: str = "/sync"
+    max_body_bytes: int = 1024 * 1024
+
+
+class Site:
+    """Routes `/healthz`, `/verify/…` and everything else (the SOAP endpoint and its 404s)."""
+
+    def __init__(self, soap: WsgiApp, verify: WsgiApp, healthy: Callable[[], bool]) -> None:
+        self.soap = soap
+        self.verify = verify
+        self.healthy = healthy
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            return self._health(start_response)
+        if path.startswith("/verify/"):
+            return self.verify(environ, start_response)
+        return self.soap(environ, start_response)
+
+    def _health(self, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            ok = self.healthy()
+        except Exception:  # an unreachable database is an answer here, not a crash
+            ok = False
+        body = b"ok\n" if ok else b"database unreachable\n"
+        status = "200 OK" if ok else "503 Service Unavailable"
+        start_response(
+            status,
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+def build_app(settings: Settings) -> Site:
+    """The service over the database at `settings.db_url` (one engine per process)."""
+    from .certificates.render import Layout as PdfLayout
+    from .certificates.render import render
+    from .certificates.tokens import token_matches, verification_url
+    from .records import Record, today
+    from .service import Layout, SearchService
+    from .storage.registry import Registry
+    from .verify import VerificationPage
+
+    registry = Registry.connect(settings.db_url)
+    public = settings.public_url.rstrip("/")
+
+    def render_certificate(record: Record, layout: Layout) -> bytes:
+        url = verification_url(public, record.number, settings.secret)
+        return render(record, PdfLayout(layout.value), url)
+
+    service = SearchService(store=registry, render=render_certificate)
+    soap = make_app(
+        service,
+        ServerConfig(
+            path=settings.soap_path,
+            public_url=public + settings.soap_path,
+            max_body_bytes=settings.max_body_bytes,
+            senders=settings.senders,
+        ),
+    )
+    verify = VerificationPage(
+        registry.by_number,
+        lambda number, token: token_matches(number, token, settings.secret),
+        today,
+    )
+    return Site(soap, verify, registry.healthy)

@@ -1,0 +1,139 @@
+"""`medexempt serve`: the reference service on gunicorn.
+
+gunicorn because this work is CPU-bound (XML, PDF): pre-forked worker processes use every core,
+where a threaded server shares one interpreter lock; it restarts a stuck worker after a timeout,
+reloads gracefully, and is what Python services on Linux are run with. Each worker builds its own
+application (and database engine) after the fork.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from .app import Settings, build_app
+
+DEMO_SENDER = ("sender", "password")  # the original's sample request sends these
+
+
+class ConfigError(Exception):
+    """The service cannot start with this configuration; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str
+    port: int
+    workers: int
+    db_url: str
+    public_url: str | None
+    demo: bool
+    config: Path | None
+
+
+def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
+    """Senders and the secret from the config file or the environment (or the demo's own)."""
+    config = _read_config(options.config)
+    public = options.public_url or environ.get("MEDEXEMPT_PUBLIC_URL") or config.get("public_url")
+    public = public or f"http://{_shown_host(options.host)}:{options.port}"
+    senders = dict(config.get("senders", {}))
+    senders_file = environ.get("MEDEXEMPT_SENDERS_FILE")
+    if senders_file:
+        senders.update(_read_config(Path(senders_file)).get("senders", {}))
+    secret_text = environ.get("MEDEXEMPT_SECRET") or config.get("secret")
+    if options.demo:
+        from generated.passwords import hash_password
+
+        senders.setdefault(DEMO_SENDER[0], hash_password(DEMO_SENDER[1]))
+        secret_text = secret_text or _demo_secret()
+    if not secret_text:
+        raise ConfigError(
+            "no secret: set MEDEXEMPT_SECRET or `secret` in the config file (or use --demo)"
+        )
+    if not senders:
+        raise ConfigError("no senders: add a [senders] table to the config file (or use --demo)")
+    return Settings(
+        db_url=options.db_url, public_url=public, secret=secret_text.encode(), senders=senders
+    )
+
+
+def _read_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+
+
+def _demo_secret() -> str:
+    # Kept beside the demo database so that QR codes of stored certificates stay valid.
+    path = Path(".medexempt-demo-secret")
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
+def _shown_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 - naming, not binding
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: ServeOptions) -> None:
+        self.settings = settings
+        self.options = {
+            "bind": f"{options.host}:{options.port}",
+            "workers": options.workers,
+            "worker_class": "gthread",
+            "threads": 4,
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "preload_app": False,
+            "control_socket_disable": True,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "info",
+        }
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return build_app(self.settings)
+
+
+def run(settings: Settings, options: ServeOptions) -> None:
+    """Serve until stopped."""
+    _Server(settings, options).run()
+
+
+def banner(settings: Settings, demo: bool) -> str:
+    soap = settings.public_url.rstrip("/") + settings.soap_path
+    lines = [
+        f"SOAP endpoint:  {soap}",
+        f"WSDL:           {soap}?wsdl",
+        f"health:         {settings.public_url.rstrip('/')}/healthz",
+    ]
+    if demo:
+        lines += [
+            "demo mode: the original's sender (sender / password) is accepted",
+            "try:",
+            f"  medexempt search --url {soap} --sender-id sender --password password "
+            "--number 01085",
+        ]
+    return "\n".join(lines)
+
+
+def workers_default() -> int:
+    return max(2, min(8, (os.cpu_count() or 1) * 2))

@@ -1,0 +1,55 @@
+"""Which database to use and how to connect to it: the URL rules and the engine factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+
+ENV_VAR = "MEDEXEMPT_DB"
+DEFAULT_URL = "sqlite:///medexempt.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use: `--db`, else env MEDEXEMPT_DB, else an SQLite file here."""
+    return explicit or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def normalize(url: str | URL) -> URL:
+    """Read a URL; a bare `postgresql://` (or `postgres://`) means psycopg 3, the driver we ship."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def display(url: str | URL) -> str:
+    """The URL as it may be printed: never with its password."""
+    return normalize(url).render_as_string(hide_password=True)
+
+
+def create_engine(url: str | URL, **options: Any) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys enforced and a write-ahead log for readers."""
+    parsed = normalize(url)
+    engine = sqlalchemy.create_engine(parsed, **options)
+    if parsed.get_backend_name() == "sqlite":
+        in_memory = parsed.database in (None, "", ":memory:")
+        event.listen(engine, "connect", _sqlite_pragmas(wal=not in_memory))
+    return engine
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA busy_timeout = 10000")
+            if wal:  # several server workers read while an import writes
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    return on_connect

@@ -1,0 +1,167 @@
+"""Import: valid files go in whole, invalid ones not at all with every bad row reported; the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from exemptions.dbcli import db
+from exemptions.storage import Registry
+from exemptions.storage.importer import ImportRejectedError, import_file
+from exemptions.storage.models import ExemptionRow
+from exemptions.storage.validation import Issue
+
+from .rows import IIN_B, row, write_csv, write_jsonl
+
+
+def count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(ExemptionRow)) or 0
+
+
+def rejected(engine: Engine, path: Path, *, update: bool = False) -> list[Issue]:
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(engine, path, update=update)
+    assert count(engine) == 0 or update
+    return caught.value.issues
+
+
+@pytest.mark.parametrize("writer", [write_jsonl, write_csv])
+def test_a_valid_file_imports(engine: Engine, tmp_path: Path, writer: object) -> None:
+    rows = [
+        row("01085"),
+        row("00002", iin=None, passportNumber="N12345678", citizenshipCode="643"),
+        row("00003", contraindication="permanent", endDate=None, middleName=None),
+        row("00004", revokedAt="2024-06-02T10:00:00", revocationReason="Ошибка"),
+        row("00005", revokedAt="2024-06-02", revocationReason="Ошибка"),
+    ]
+    suffix = ".jsonl" if writer is write_jsonl else ".csv"
+    path = writer(tmp_path / f"rows{suffix}", rows)  # type: ignore[operator]
+    summary = import_file(engine, path)
+    assert (summary.inserted, summary.updated) == (5, 0)
+    registry = Registry(engine)
+    by_passport = registry.search(passport_number="N12345678", citizenship_code="643")
+    assert [r.number for r in by_passport] == ["00002"]
+    permanent = registry.by_number("00003")
+    assert permanent is not None and permanent.end_date is None and permanent.middle_name is None
+    revoked = registry.by_number("00004")
+    assert revoked is not None and revoked.revoked_at is not None
+    assert revoked.revoked_at == datetime(
+        2024, 6, 2, 5, 0, tzinfo=UTC
+    )  # Asia/Almaty, UTC+5 since March 2024
+    midnight = registry.by_number("00005")
+    assert midnight is not None and midnight.revoked_at == datetime(2024, 6, 1, 19, tzinfo=UTC)
+
+
+def test_the_format_is_sniffed_without_a_known_extension(engine: Engine, tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a.txt", [row("1")])
+    write_csv(tmp_path / "b.txt", [row("2")])
+    import_file(engine, tmp_path / "a.txt")
+    import_file(engine, tmp_path / "b.txt")
+    assert count(engine) == 2
+
+
+def test_every_bad_row_is_reported_and_nothing_written(engine: Engine, tmp_path: Path) -> None:
+    rows = [
+        row("A1"),  # line 1: valid
+        row("A2", iin="900101300018"),  # 2: check digit
+        row("A3", birthDate="01.01.1990"),  # 3: date format
+        row("A4", procedureCode="999"),  # 4: unknown procedure
+        row("A5", iin=None, passportNumber="X1", citizenshipCode="000"),  # 5: unknown citizenship
+        row("A6", endDate=None),  # 6: temporary without end date
+        row("A7", contraindication="permanent"),  # 7: permanent with end date
+        row("A8", revokedAt="2024-01-01"),  # 8: revokedAt without reason
+        row("A1"),  # 9: repeats line 1
+        row("A10", iin=None),  # 10: no person
+        row("A11", iin=None, passportNumber="X1", citizenshipCode=None),  # 11: passport alone
+        row(" ", contraindication="sometimes"),  # 12: empty number, bad kind
+    ]
+    path = write_jsonl(tmp_path / "bad.jsonl", rows)
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write("not json\n")  # 13
+        stream.write(json.dumps({**row("A14"), "colour": "blue", "iin": 900101300017}) + "\n")
+    found = {(i.line, i.field) for i in rejected(engine, path)}
+    assert found == {
+        (2, "iin"),
+        (3, "birthDate"),
+        (4, "procedureCode"),
+        (5, "citizenshipCode"),
+        (6, "endDate"),
+        (7, "endDate"),
+        (8, "revocationReason"),
+        (9, "number"),
+        (10, "iin"),
+        (11, "citizenshipCode"),
+        (12, "number"),
+        (12, "contraindication"),
+        (13, None),
+        (14, "colour"),
+        (14, "iin"),
+    }
+    assert count(engine) == 0
+
+
+def test_csv_lines_count_the_header_and_a_bad_header_is_refused(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "bad.csv", [row("1"), row("2", issueDate="2021-02-30")])
+    assert [(i.line, i.field) for i in rejected(engine, path)] == [(3, "issueDate")]
+    header = tmp_path / "header.csv"
+    header.write_text("number,iin,nonsense\n1,900101300017,x\n", encoding="utf-8")
+    issues = rejected(engine, header)
+    assert Issue(1, "nonsense", "unknown column") in issues
+    assert Issue(1, "lastName", "column missing") in issues
+
+
+def test_numbers_already_stored_need_update(engine: Engine, tmp_path: Path) -> None:
+    import_file(engine, write_jsonl(tmp_path / "first.jsonl", [row("01085"), row("00002")]))
+    registry = Registry(engine)
+    registry.store_certificate("01085", 1, "electronic", b"%PDF-old")
+    assert registry.stored_certificate("01085", 1, "electronic") == b"%PDF-old"
+    second = write_jsonl(
+        tmp_path / "second.jsonl", [row("01085", iin=IIN_B, lastName="Жаңа"), row("00003")]
+    )
+    with pytest.raises(ImportRejectedError) as caught:
+        import_file(engine, second)
+    assert [(i.line, i.field) for i in caught.value.issues] == [(1, "number")]
+    assert count(engine) == 2
+
+    summary = import_file(engine, second, update=True)
+    assert (summary.inserted, summary.updated) == (1, 1)
+    updated = registry.by_number("01085")
+    assert updated is not None
+    assert (updated.version, updated.iin, updated.last_name) == (2, IIN_B, "Жаңа")
+    assert registry.stored_certificate("01085", 1, "electronic") is None
+    untouched = registry.by_number("00002")
+    assert untouched is not None and untouched.version == 1
+
+
+def test_cli_upgrade_import_revoke(empty_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = write_csv(tmp_path / "rows.csv", [row("01085")])
+    refused = runner.invoke(db, ["import", str(path), "--db", empty_url])
+    assert refused.exit_code == 2 and "db upgrade" in refused.output
+
+    upgraded = runner.invoke(db, ["upgrade", "--db", empty_url])
+    assert upgraded.exit_code == 0, upgraded.output
+    imported = runner.invoke(db, ["import", str(path)], env={"MEDEXEMPT_DB": empty_url})
+    assert imported.exit_code == 0, imported.output
+    assert "imported 1 new" in imported.output
+
+    again = runner.invoke(db, ["import", str(path), "--db", empty_url])
+    assert again.exit_code == 1
+    assert "line 2, number: already in the database" in again.output
+
+    revoke = ["revoke", "01085", "--reason", "Ошибка", "--at", "2024-06-02", "--db", empty_url]
+    revoked = runner.invoke(db, revoke)
+    assert revoked.exit_code == 0, revoked.output
+    assert "2024-06-02T00:00:00+05:00" in revoked.output
+    assert runner.invoke(db, revoke).exit_code == 1
+    unknown = runner.invoke(db, ["revoke", "nope", "--reason", "x", "--db", empty_url])
+    assert unknown.exit_code == 1 and "no exemption numbered nope" in unknown.output
