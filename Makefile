@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## The main job: regenerate the bindings from xsd/, then read the original's sample request with them.
+## The main job: regenerate the bindings from xsd/, then serve the reference service on the embedded
+## SQLite database with the demo data (http://127.0.0.1:8080/sync; Ctrl-C stops it).
 run: install
 	$(BIN)/medexempt generate
-	$(BIN)/medexempt inspect tests/cases/original-request/message.xml
+	$(BIN)/medexempt serve --demo
 
 generate: install
 	$(BIN)/medexempt generate
