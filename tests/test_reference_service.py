@@ -1,0 +1,190 @@
+"""The reference service as a user runs it: `medexempt serve --demo`, on SQLite and on PostgreSQL.
+
+Searches go through the generated client over HTTP; certificates are opened, their QR codes read
+and followed to the verification page, which headless Chromium renders.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pypdfium2  # type: ignore[import-untyped]
+import pytest
+import zxingcpp
+from sqlalchemy import text
+
+from exemptions.storage import create_engine
+from generated import models, read_response
+from generated.client import Client
+from tests import browser
+from tests.conftest import free_port, wait_until_serving
+from tests.databases import postgres_url
+from tests.support import CASES, ROOT
+
+
+@dataclass(frozen=True)
+class Service:
+    url: str  # the SOAP endpoint
+    base: str
+    db_url: str
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def service(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    folder = tmp_path_factory.mktemp(f"serve-{request.param}")
+    db_url = f"sqlite:///{folder / 'medexempt.db'}" if request.param == "sqlite" else postgres_url()
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "exemptions",
+        "serve",
+        "--demo",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
+    env = {**os.environ, "MEDEXEMPT_DB": db_url}
+    log = folder / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_serving(f"{base}/healthz", process, log, timeout=60)
+            yield Service(url=f"{base}/sync", base=base, db_url=db_url)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def search(service: Service, **criteria: str) -> models.MedicalExemptionSearchResponse:
+    with Client(service.url, sender_id="sender", password="password") as client:
+        return client.medical_exemption_search(models.MedicalExemptionSearchRequest(**criteria))
+
+
+def test_the_original_sample_posted_verbatim_finds_01085(service: Service) -> None:
+    body = (CASES / "original-request" / "message.xml").read_bytes()
+    answer = httpx.post(
+        service.url, content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
+    )
+    assert answer.status_code == 200
+    reply = read_response(answer.content).body
+    assert isinstance(reply, models.SendMessageResponse)
+    assert reply.response.response_info.correlation_id == "92769bcb-a615-4fec-ba5a-81c284d49763"
+    payload = reply.response.response_data.data
+    assert isinstance(payload, models.MedicalExemptionSearchResponse)
+    (item,) = payload.medical_exemption_list
+    assert (item.number, item.medical_procedure.code, item.status) == ("01085", "100", "UP_TO_DATE")
+    assert item.certificate and item.certificate.startswith(b"%PDF")
+    assert item.printable_certificate and item.printable_certificate.startswith(b"%PDF")
+
+
+def test_every_search_path_and_status(service: Service) -> None:
+    by_iin = search(service, iin="900101300017")
+    assert [i.number for i in by_iin.medical_exemption_list] == ["01090", "01085"]  # newest first
+    assert by_iin.medical_exemption_list[0].temporary_contraindication_end_date is not None
+    statuses = {i.number: i for i in search(service, iin="850812400027").medical_exemption_list}
+    assert statuses["01087"].status == "NOT_UP_TO_DATE" and statuses["01087"].certificate is None
+    assert statuses["01088"].status == "REVOKED" and statuses["01088"].revocation_reason
+    passport = search(service, passport_number="N12345678", citizenship_code="643")
+    assert [i.number for i in passport.medical_exemption_list] == ["01089"]
+    assert search(service, number="01085", iin="850812400027").status.code == "NOT_FOUND"
+    invalid = search(service, passport_number="N12345678")
+    assert invalid.status.code == "INVALID_REQUEST" and "citizenshipCode" in invalid.status.message
+
+
+def test_certificates_are_rendered_once_and_served_from_storage(service: Service) -> None:
+    first = search(service, number="01091").medical_exemption_list[0]
+    second = search(service, number="01091").medical_exemption_list[0]
+    assert (
+        first.certificate == second.certificate
+        and first.printable_certificate == second.printable_certificate
+    )
+    engine = create_engine(service.db_url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT count(*) FROM certificates WHERE number = '01091'")
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert stored == 2
+
+
+def qr_url(pdf: bytes) -> str:
+    page = pypdfium2.PdfDocument(io.BytesIO(pdf))[0]
+    image = page.render(scale=3).to_pil()
+    (code,) = zxingcpp.read_barcodes(image)
+    return code.text
+
+
+def test_the_qr_code_opens_the_verification_page(service: Service, tmp_path: Path) -> None:
+    item = search(service, number="01085").medical_exemption_list[0]
+    assert item.certificate is not None
+    url = qr_url(item.certificate)
+    assert url.startswith(f"{service.base}/verify/01085?t=")
+    page = httpx.get(url)
+    assert page.status_code == 200
+    assert (
+        "01085" in page.text
+        and "Жарамды / Актуален" in page.text
+        and "900101300017" not in page.text
+    )
+    assert httpx.get(url[:-2] + "xx").status_code == 404
+    assert httpx.get(f"{service.base}/verify/01085").status_code == 404
+
+
+def test_chromium_renders_the_verification_page(service: Service) -> None:
+    item = search(service, number="01090").medical_exemption_list[0]
+    assert item.certificate is not None
+    url = qr_url(item.certificate)
+    rendered = browser.dom(url)
+    assert "01090" in rendered and "30-06-2027" in rendered and "А******* Ә. С." in rendered
+    shots = ROOT / "build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = browser.screenshot(url, shots / f"verify-{Path(service.db_url).name[:20]}.png")
+    assert shot.stat().st_size > 5000
+
+
+def test_revoking_changes_status_and_drops_certificates(service: Service) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "exemptions",
+            "db",
+            "revoke",
+            "01089",
+            "--reason",
+            "Ошибка ввода",
+            "--db",
+            service.db_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    item = search(service, number="01089").medical_exemption_list[0]
+    assert (item.status, item.revocation_reason, item.certificate) == (
+        "REVOKED",
+        "Ошибка ввода",
+        None,
+    )
+
+
+def test_health(service: Service) -> None:
+    answer = httpx.get(f"{service.base}/healthz")
+    assert (answer.status_code, answer.text) == (200, "ok\n")
