@@ -57,6 +57,10 @@ def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(
             "no secret: set MEDEXEMPT_SECRET or `secret` in the config file (or use --demo)"
         )
+    if len(secret_text.encode()) < 32:
+        raise ConfigError(
+            "the secret is too short: use 32 characters or more (64 random hex digits)"
+        )
     if not senders:
         raise ConfigError("no senders: add a [senders] table to the config file (or use --demo)")
     return Settings(

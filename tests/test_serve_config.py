@@ -1,0 +1,80 @@
+"""Where `medexempt serve` takes its secret and senders from, and what it will not start without."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from exemptions.serve import ConfigError, ServeOptions, settings_for
+from generated.passwords import Senders, hash_password
+
+SECRET = "0123456789abcdef" * 4
+
+
+def options(tmp_path: Path, *, demo: bool = False, config: Path | None = None) -> ServeOptions:
+    return ServeOptions("0.0.0.0", 8080, 2, f"sqlite:///{tmp_path / 'x.db'}", None, demo, config)
+
+
+def test_from_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "medexempt.toml"
+    config.write_text(
+        f'public_url = "https://exemptions.example.kz"\nsecret = "{SECRET}"\n'
+        f'[senders]\nclinic = "{hash_password("s3cret", n=2**10)}"\n',
+        encoding="utf-8",
+    )
+    settings = settings_for(options(tmp_path, config=config), {})
+    assert settings.public_url == "https://exemptions.example.kz"
+    assert settings.secret == SECRET.encode()
+    assert settings.senders is not None and Senders(settings.senders).check("clinic", "s3cret")
+    assert "s3cret" not in repr(settings) and SECRET not in repr(settings.senders)
+
+
+def test_from_the_environment(tmp_path: Path) -> None:
+    senders = tmp_path / "senders.toml"
+    senders.write_text(f'[senders]\nmis = "{hash_password("pw", n=2**10)}"\n', encoding="utf-8")
+    env = {"MEDEXEMPT_SECRET": SECRET, "MEDEXEMPT_SENDERS_FILE": str(senders)}
+    settings = settings_for(options(tmp_path), env)
+    assert settings.senders is not None and set(settings.senders) == {"mis"}
+    assert settings.public_url == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "no secret"),
+        ({"MEDEXEMPT_SECRET": "short"}, "too short"),
+        ({"MEDEXEMPT_SECRET": SECRET}, "no senders"),
+    ],
+)
+def test_refuses_to_start_without_what_it_needs(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        settings_for(options(tmp_path), env)
+
+
+def test_demo_needs_nothing_and_accepts_the_original_sender(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = settings_for(options(tmp_path, demo=True), {})
+    assert settings.senders is not None and Senders(settings.senders).check("sender", "password")
+    again = settings_for(options(tmp_path, demo=True), {})
+    assert again.secret == settings.secret  # kept, so stored certificates' QR codes stay valid
+
+
+def test_the_command_says_what_is_missing(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "exemptions", "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no secret" in done.stderr and "Traceback" not in done.stderr
