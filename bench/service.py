@@ -1,0 +1,721 @@
+"""The reference service's costs in one process: certificates, a whole search, the import.
+
+Run from the project root:
+
+    python -m bench.service [--quick] [--out FILE.md] [--postgres URL]
+
+Three parts, each on SQLite (a file in a temporary folder) and on PostgreSQL (--postgres, else env
+MEDEXEMPT_TEST_POSTGRES_URL; its `public` schema is emptied and rebuilt, so point it at a database
+kept for tests or benchmarks). Without a reachable PostgreSQL its rows are skipped with a note;
+under CI=true a --quick run fails instead, so that CI cannot pass without it.
+
+1. Certificates: `render(record, layout, url)` of the demo record 01085 in each layout, against
+   `Registry.stored_certificate` fetching the same PDF back from each database.
+2. A search through the whole WSGI site (`build_app`), the original's sample request posted with a
+   minimal environ: the first search (which renders and stores both certificates) and a repeated
+   one (served from the stored certificates).
+3. Import: `import_file` of a generated file of valid rows (CSV and JSON Lines), into a freshly
+   migrated database each time.
+
+Method: every part's answers are checked once before any timing, and a wrong answer stops the run.
+Parts 1 and 2 run --repeats rounds, the contenders' order rotating from round to round so that
+drifts of the machine hit all alike, with the garbage collector off inside a timed batch; fast
+calls are timed in batches calibrated to last at least --min-time. Part 3 runs --import-repeats
+rounds of every (database, format) pair, in rotating order. Rows give medians over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gc
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+import generated as g
+from exemptions import demo
+from exemptions.app import Settings, Site, build_app
+from exemptions.certificates.render import Layout, render
+from exemptions.certificates.tokens import verification_url
+from exemptions.iin import check_digit
+from exemptions.records import Contraindication, Procedure, Record
+from exemptions.storage import Registry, create_engine, display, upgrade
+from exemptions.storage.dictionaries import STATELESS
+from exemptions.storage.dictionaries import load as load_dictionary
+from exemptions.storage.importer import import_file
+from exemptions.storage.models import CertificateRow, ExemptionRow
+from generated import models
+from generated.passwords import hash_password
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUEST_FILE = ROOT / "tests" / "cases" / "original-request" / "message.xml"
+POSTGRES_ENV = "MEDEXEMPT_TEST_POSTGRES_URL"
+
+NUMBER = "01085"  # the original's request searches this number
+PUBLIC_URL = "http://localhost:8080"
+SECRET = b"bench-service-verification-secret"
+SENDER, PASSWORD = "sender", "password"  # as in the original's request
+SOAP_PATH = "/sync"
+
+QUICK_REPEATS = 3
+QUICK_IMPORT_ROWS = 2_000
+SQLITE, POSTGRES = "SQLite", "PostgreSQL"
+FORMATS = ("csv", "jsonl")
+
+DESCRIPTION = "The reference service: certificate rendering, a whole search, the import."
+
+
+class BenchmarkError(RuntimeError):
+    """A wrong answer (or none), so the timings would mean nothing."""
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise BenchmarkError(what)
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+def empty_postgres(url: str) -> None:
+    """Drop and recreate the `public` schema of the database at `url`."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+def postgres_target(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The PostgreSQL URL to use, or None and why its rows are skipped."""
+    url: str | None = args.postgres or os.environ.get(POSTGRES_ENV)
+    reason: str | None = None
+    if not url:
+        reason = f"no --postgres given and {POSTGRES_ENV} is not set"
+    else:
+        try:
+            empty_postgres(url)
+        except SQLAlchemyError as exc:
+            reason = f"cannot use {display(url)}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+    if reason is None:
+        return url, None
+    if args.quick and os.environ.get("CI") == "true":
+        raise BenchmarkError(f"CI must benchmark PostgreSQL: {reason}")
+    return None, reason
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One database of the benchmark, migrated, with the demo data and the whole site on it."""
+
+    name: str
+    url: str
+    engine: Engine
+    registry: Registry
+    site: Site
+
+    def clear_certificates(self) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(CertificateRow))
+
+
+def fresh_url(name: str, folder: Path, postgres: str | None, label: str) -> str:
+    """An empty database: a new SQLite file in `folder`, or PostgreSQL's schema emptied."""
+    if name == SQLITE:
+        path = folder / f"{label}.sqlite3"
+        for leftover in folder.glob(f"{label}.sqlite3*"):
+            leftover.unlink()
+        return f"sqlite:///{path}"
+    assert postgres is not None
+    empty_postgres(postgres)
+    return postgres
+
+
+def open_database(name: str, url: str, senders: dict[str, str]) -> Database:
+    upgrade(url)
+    engine = create_engine(url)
+    loaded = demo.load(engine)
+    _require(loaded == len(demo.RECORDS), f"{name}: demo.load imported {loaded} records")
+    site = build_app(Settings(db_url=url, public_url=PUBLIC_URL, secret=SECRET, senders=senders))
+    return Database(name, url, engine, Registry(engine), site)
+
+
+# --- the WSGI call ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def post(site: Site, body: bytes) -> Answer:
+    """A POST of `body` to the SOAP endpoint with the environ keys a WSGI server provides."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": SOAP_PATH,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "text/xml; charset=utf-8",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+        started.append((status, headers))
+
+    content = b"".join(site(environ, start_response))
+    [(status, headers)] = started
+    return Answer(status, {k.lower(): v for k, v in headers}, content)
+
+
+def certificates_of(answer: Answer, where: str) -> tuple[bytes, bytes]:
+    """The answer's two certificates, after checking it is a SUCCESS with exactly those."""
+    _require(answer.status.startswith("200"), f"{where}: HTTP {answer.status}")
+    _require(
+        int(answer.headers.get("content-length", "-1")) == len(answer.body),
+        f"{where}: Content-Length differs from the body",
+    )
+    body = g.read_response(answer.body).body
+    _require(isinstance(body, models.SendMessageResponse), f"{where}: a fault, not an answer")
+    assert isinstance(body, models.SendMessageResponse)
+    response = body.response
+    _require(response.response_info.status.code == "SUCCESS", f"{where}: gateway status")
+    data = response.response_data.data
+    _require(isinstance(data, models.MedicalExemptionSearchResponse), f"{where}: payload type")
+    assert isinstance(data, models.MedicalExemptionSearchResponse)
+    _require(data.status.code == "SUCCESS", f"{where}: status {data.status.code}")
+    _require(len(data.medical_exemption_list) == 1, f"{where}: not exactly one exemption")
+    (found,) = data.medical_exemption_list
+    _require(found.number == NUMBER and found.status == "UP_TO_DATE", f"{where}: wrong exemption")
+    electronic, printable = found.certificate, found.printable_certificate
+    _require(electronic is not None and printable is not None, f"{where}: a certificate is missing")
+    assert electronic is not None and printable is not None
+    for pdf in (electronic, printable):
+        _require(pdf.startswith(b"%PDF-"), f"{where}: a certificate is not a PDF")
+    return electronic, printable
+
+
+# --- timing -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def gc_off() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def batch(run: Callable[[], object], number: int) -> float:
+    """Seconds per call over a batch of `number` calls, the garbage collector off (as timeit)."""
+    with gc_off():
+        started = time.perf_counter()
+        for _ in range(number):
+            run()
+        return (time.perf_counter() - started) / number
+
+
+def calibrate(run: Callable[[], object], min_time: float) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... calls whose batch lasts `min_time` (as timeit)."""
+    base = 1
+    while True:
+        for factor in (1, 2, 5):
+            number = base * factor
+            if batch(run, number) * number >= min_time:
+                return number
+        base *= 10
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    number: int  # calls per batch
+    seconds: tuple[float, ...]  # per call, one per round
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def spread(self) -> float:
+        """The interquartile range over the median: how much the machine moved under this row."""
+        if len(self.seconds) < 2:
+            return 0.0
+        low, _, high = statistics.quantiles(self.seconds, n=4)
+        return (high - low) / self.median
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.2f}" if seconds < 0.01 else f"{seconds * 1000:,.1f}"
+
+
+# --- 1. certificates ----------------------------------------------------------------------------
+
+
+def record_of(number: str) -> Record:
+    (record,) = (r for r in demo.RECORDS if r.number == number)
+    return record
+
+
+def part_certificates(databases: Sequence[Database], args: argparse.Namespace, repeats: int) -> str:
+    record = record_of(NUMBER)
+    url = verification_url(PUBLIC_URL, record.number, SECRET)
+    runs: dict[tuple[str, Layout], Callable[[], object]] = {}
+    for layout in Layout:
+        cold = render(record, layout, url)  # the warm-up, and the bytes every path must give
+        _require(cold.startswith(b"%PDF-"), f"render {layout.value}: not a PDF")
+        _require(render(record, layout, url) == cold, f"render {layout.value}: not reproducible")
+        runs[("cold", layout)] = partial(render, record, layout, url)
+        for db in databases:
+            stored = db.registry.stored_certificate(NUMBER, record.version, layout.value)
+            _require(stored == cold, f"{db.name}: stored {layout.value} PDF differs from render")
+            runs[(db.name, layout)] = partial(
+                db.registry.stored_certificate, NUMBER, record.version, layout.value
+            )
+    keys = list(runs)
+    numbers = {k: 1 if args.quick else calibrate(runs[k], args.min_time) for k in keys}
+    seconds: dict[tuple[str, Layout], list[float]] = {k: [] for k in keys}
+    for round_ in range(repeats):
+        for offset in range(len(keys)):
+            key = keys[(round_ + offset) % len(keys)]
+            seconds[key].append(batch(runs[key], numbers[key]))
+    samples = {k: Samples(numbers[k], tuple(v)) for k, v in seconds.items()}
+
+    head = "| layout | PDF bytes | cold render, ms (median) | best ms | spread |"
+    rule = "|---|--:|--:|--:|--:|"
+    for db in databases:
+        head += f" stored, {db.name}, ms | cold / stored, {db.name} |"
+        rule += "--:|--:|"
+    lines = ["## 1. Certificates: cold render vs stored", "", head, rule]
+    for layout in Layout:
+        cold_s = samples[("cold", layout)]
+        size = len(render(record, layout, url))
+        row = (
+            f"| {layout.value} | {size:,} | **{ms(cold_s.median)}** | {ms(cold_s.best)} "
+            f"| {cold_s.spread:.0%} |"
+        )
+        for db in databases:
+            stored_s = samples[(db.name, layout)]
+            row += f" {ms(stored_s.median)} | **{cold_s.median / stored_s.median:,.0f}×** |"
+        lines.append(row)
+    calls = ", ".join(
+        f"{name if name == 'cold' else 'stored ' + name} {layout.value} ×{numbers[(name, layout)]}"
+        for name, layout in keys
+    )
+    lines += ["", f"Calls per timed batch: {calls}."]
+    return "\n".join(lines)
+
+
+# --- 2. a whole search --------------------------------------------------------------------------
+
+
+def part_search(databases: Sequence[Database], args: argparse.Namespace, repeats: int) -> str:
+    request = REQUEST_FILE.read_bytes()
+    record = record_of(NUMBER)
+    url = verification_url(PUBLIC_URL, record.number, SECRET)
+    expected = (render(record, Layout.ELECTRONIC, url), render(record, Layout.PRINTABLE, url))
+    first_answers: dict[str, bytes] = {}
+    for db in databases:
+        # Warm-up: the first request of a site also verifies the sender's scrypt hash (it is then
+        # remembered), which is not what a search costs; the checks below run on fresh answers.
+        certificates_of(post(db.site, request), f"{db.name} warm-up")
+        db.clear_certificates()
+        first = post(db.site, request)
+        first_pdfs = certificates_of(first, f"{db.name} first search")
+        _require(first_pdfs == expected, f"{db.name}: first search's certificates != render")
+        for layout, pdf in zip(Layout, first_pdfs, strict=True):
+            stored = db.registry.stored_certificate(NUMBER, record.version, layout.value)
+            _require(stored == pdf, f"{db.name}: the first search did not store {layout.value}")
+        second = post(db.site, request)
+        _require(
+            certificates_of(second, f"{db.name} repeated search") == first_pdfs,
+            f"{db.name}: the repeated search's certificates differ from the first's",
+        )
+        first_answers[db.name] = first.body
+
+    def repeated(db: Database) -> Callable[[], object]:
+        return lambda: post(db.site, request)
+
+    numbers = {
+        db.name: 1 if args.quick else calibrate(repeated(db), args.min_time) for db in databases
+    }
+    first_s: dict[str, list[float]] = {db.name: [] for db in databases}
+    again_s: dict[str, list[float]] = {db.name: [] for db in databases}
+    for round_ in range(repeats):
+        for offset in range(len(databases)):
+            db = databases[(round_ + offset) % len(databases)]
+            db.clear_certificates()  # not timed: the next search renders both again
+            first_s[db.name].append(batch(repeated(db), 1))
+            _require(
+                db.registry.stored_certificate(NUMBER, record.version, "printable") is not None,
+                f"{db.name}: a timed first search stored nothing",
+            )
+            again_s[db.name].append(batch(repeated(db), numbers[db.name]))
+
+    lines = [
+        "## 2. A search through the whole WSGI site",
+        "",
+        f"The original's request ({len(request):,} bytes, number {NUMBER}); the answer carries "
+        f"both certificates, {len(next(iter(first_answers.values()))):,} bytes on the wire.",
+        "",
+        "| database | first search, ms (median) | best ms | spread "
+        "| repeated search, ms (median) | best ms | spread | first / repeated |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for db in databases:
+        f = Samples(1, tuple(first_s[db.name]))
+        a = Samples(numbers[db.name], tuple(again_s[db.name]))
+        lines.append(
+            f"| {db.name} | **{ms(f.median)}** | {ms(f.best)} | {f.spread:.0%} "
+            f"| **{ms(a.median)}** | {ms(a.best)} | {a.spread:.0%} "
+            f"| {f.median / a.median:,.1f}× |"
+        )
+    calls = ", ".join(f"{name} ×{n}" for name, n in numbers.items())
+    lines += ["", f"Repeated searches per timed batch: {calls}; a first search is one call."]
+    return "\n".join(lines)
+
+
+# --- 3. import ----------------------------------------------------------------------------------
+
+_SYLLABLES = ("ас", "ар", "бе", "да", "ер", "жа", "ка", "лан", "ма", "на", "ра", "са", "те", "ұл")
+_REASON = "Противопоказание снято по результатам повторного осмотра"
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize()
+
+
+def make_iin(rng: random.Random, birth: date) -> str:
+    """A valid IIN for someone born on `birth`: YYMMDD, century and sex, serial, check digit."""
+    century = (3 if birth.year < 2000 else 5) + rng.randrange(2)
+    while True:
+        first = f"{birth:%y%m%d}{century}{rng.randrange(10_000):04d}"
+        check = check_digit(first)
+        if check is not None:
+            return first + str(check)
+
+
+def generated_records(count: int) -> list[Record]:
+    """`count` valid records, the same on every run: random.Random(0)."""
+    rng = random.Random(0)
+    procedures = [Procedure(e.code, e.name_ru, e.name_kk) for e in load_dictionary("procedures")]
+    citizenships = [e.code for e in load_dictionary("citizenships") if e.code != STATELESS]
+    records = []
+    for i in range(count):
+        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(80 * 365))
+        issue = date(2020, 1, 1) + timedelta(days=rng.randrange(6 * 365))
+        foreign = rng.random() < 0.1
+        temporary = rng.random() < 0.5
+        revoked = rng.random() < 0.05
+        records.append(
+            Record(
+                number=f"B{i:07d}",
+                iin=None if foreign else make_iin(rng, birth),
+                passport_number=f"N{rng.randrange(10**8):08d}" if foreign else None,
+                citizenship_code=rng.choice(citizenships) if foreign else None,
+                last_name=_word(rng),
+                first_name=_word(rng),
+                middle_name=_word(rng) if rng.random() < 0.8 else None,
+                birth_date=birth,
+                procedure=rng.choice(procedures),
+                contraindication=(
+                    Contraindication.TEMPORARY if temporary else Contraindication.PERMANENT
+                ),
+                end_date=issue + timedelta(days=rng.randint(30, 1500)) if temporary else None,
+                issue_date=issue,
+                organization=f"Поликлиника №{rng.randint(1, 60)}",
+                doctor=f"{_word(rng)} {_word(rng)}",
+                revoked_at=(
+                    datetime.combine(issue + timedelta(days=rng.randint(1, 90)), dt.time(9), dt.UTC)
+                    if revoked
+                    else None
+                ),
+                revocation_reason=_REASON if revoked else None,
+            )
+        )
+    return records
+
+
+def write_import_file(records: Sequence[Record], path: Path) -> None:
+    rows = [demo.import_row(r) for r in records]
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        if path.suffix == ".csv":
+            writer = csv.writer(stream)
+            writer.writerow(rows[0])
+            writer.writerows([["" if v is None else v for v in row.values()] for row in rows])
+        else:
+            stream.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+def import_once(url: str, path: Path, records: Sequence[Record], check: bool) -> float:
+    """Seconds to import `path` into the freshly migrated database at `url`; checks the result."""
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+        started = time.perf_counter()
+        summary = import_file(engine, path)
+        seconds = time.perf_counter() - started
+        where = f"import {path.name} into {display(url)}"
+        _require(summary.inserted == len(records) and summary.updated == 0, f"{where}: summary")
+        with engine.connect() as connection:
+            count = connection.scalar(select(func.count()).select_from(ExemptionRow))
+        _require(count == len(records), f"{where}: {count} rows in the table")
+        if check:  # a few rows read back as the records they were made from
+            registry = Registry(engine)
+            for record in (records[0], records[len(records) // 2], records[-1]):
+                got = registry.by_number(record.number)
+                _require(got == record, f"{where}: {record.number} reads back differently")
+        return seconds
+    finally:
+        engine.dispose()
+
+
+def part_import(
+    names: Sequence[str], postgres: str | None, folder: Path, args: argparse.Namespace
+) -> str:
+    count = QUICK_IMPORT_ROWS if args.quick else args.rows
+    repeats = 1 if args.quick else args.import_repeats
+    records = generated_records(count)
+    files = {fmt: folder / f"import.{fmt}" for fmt in FORMATS}
+    for path in files.values():
+        write_import_file(records, path)
+    pairs = [(name, fmt) for name in names for fmt in FORMATS]
+    seconds: dict[tuple[str, str], list[float]] = {pair: [] for pair in pairs}
+    for round_ in range(repeats):
+        for offset in range(len(pairs)):
+            name, fmt = pairs[(round_ + offset) % len(pairs)]
+            print(f"  import {name} {fmt}, round {round_ + 1}", file=sys.stderr, flush=True)
+            url = fresh_url(name, folder, postgres, "import")
+            seconds[(name, fmt)].append(import_once(url, files[fmt], records, round_ == 0))
+    sizes = ", ".join(f"{fmt.upper()} {files[fmt].stat().st_size / 1e6:,.1f} MB" for fmt in FORMATS)
+    lines = [
+        "## 3. Import",
+        "",
+        f"{count:,} generated valid rows ({sizes}); each import into a freshly migrated, "
+        f"empty database; {repeats} round(s).",
+        "",
+        "| database | file | rows/s (median) | best rows/s | seconds (median) | spread |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for name, fmt in pairs:
+        s = Samples(1, tuple(seconds[(name, fmt)]))
+        lines.append(
+            f"| {name} | {fmt.upper()} | **{count / s.median:,.0f}** | {count / s.best:,.0f} "
+            f"| {s.median:,.2f} | {s.spread:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _usable_cpus() -> str:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return "" if affinity is None else f", {len(affinity(0))} usable by this process"
+
+
+def _server_version(databases: Sequence[Database]) -> str:
+    parts = []
+    for db in databases:
+        with db.engine.connect() as connection:
+            if db.engine.dialect.name == "sqlite":
+                version = connection.scalar(text("select sqlite_version()"))
+            else:
+                version = connection.scalar(text("show server_version"))
+        parts.append(f"{db.name} {version}")
+    return ", ".join(parts)
+
+
+def header(args: argparse.Namespace, databases: Sequence[Database], skipped: str | None) -> str:
+    if args.quick:
+        method = (
+            f"--quick: {QUICK_REPEATS} rounds of one call per contender, "
+            f"{QUICK_IMPORT_ROWS:,} import rows, one import round (a smoke run; the numbers "
+            "mean little)"
+        )
+    else:
+        method = (
+            f"{args.repeats} rounds for parts 1-2; per contender a batch of calls lasting ≥ "
+            f"{args.min_time * 1000:g} ms (calibrated), the order rotating each round, gc off "
+            f"inside a batch; {args.import_repeats} import rounds of {args.rows:,} rows; medians "
+            "and bests over the rounds; spread = interquartile range / median"
+        )
+    versions = ", ".join(
+        f"{p} {importlib.metadata.version(p)}"
+        for p in ("fpdf2", "segno", "SQLAlchemy", "psycopg", "lxml")
+    )
+    date_ = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# The reference service: certificates, a whole search, the import",
+        "",
+        f"- date: {date_}",
+        f"- machine: {platform.platform()}; {_cpu_model()}; "
+        f"{os.cpu_count()} logical CPUs{_usable_cpus()}",
+        f"- python: {platform.python_implementation()} {platform.python_version()} "
+        f"({platform.python_compiler()})",
+        f"- {versions}",
+        f"- databases: {_server_version(databases)} (SQLite: a file in {tempfile.gettempdir()}, "
+        "write-ahead log; PostgreSQL: local, over TCP)",
+        f"- method: {method}",
+        f"- command: `{' '.join(['python -m bench.service', *args.shown_argv])}`",
+    ]
+    if skipped:
+        lines.append(f"- **PostgreSQL rows skipped**: {skipped}")
+    return "\n".join(lines)
+
+
+NOTES = """\
+## What each row does
+
+- **cold render**: `exemptions.certificates.render.render(record, layout, url)` of the demo record
+  01085 (the original's sample) with its verification URL: a fresh fpdf2 document, PT Sans parsed
+  and subset-embedded, the QR code drawn, the PDF written. One untimed render per layout first (the
+  warm-up: imports, page caches). Renders are checked to be reproducible (same bytes twice).
+- **stored**: `Registry.stored_certificate(number, version, layout)` on the database's own engine:
+  one session, one `SELECT pdf FROM certificates WHERE number, layout, version`, the bytes back.
+  Checked to be the very bytes `render` gives. **cold / stored** is how many stored fetches one
+  render costs.
+- **first search**: `build_app(Settings(...))` over a migrated database holding the demo data
+  (`exemptions.demo.load`), the sender's password stored as a scrypt hash; the original's
+  request `tests/cases/original-request/message.xml` POSTed to `/sync` through the whole WSGI site
+  with a minimal environ, the body joined. Before each timed first search the `certificates` table
+  is emptied (not timed), so the search renders both layouts and stores them: read and check the
+  envelope, authenticate, look the number up, render ×2, store ×2, write the answer (both PDFs in
+  base64). The sender's scrypt check runs once per site (then it is remembered) and falls in an
+  untimed warm-up request.
+- **repeated search**: the same POST again, both certificates served from the stored ones.
+- Checked before timing, on each database: HTTP 200, a SUCCESS answer with exemption 01085
+  UP_TO_DATE and both certificates; the first answer's certificates equal `render`'s and what was
+  stored; the repeated answer's certificates equal the first's.
+- **import**: `exemptions.storage.importer.import_file(engine, path)` (read, check every row against
+  the dictionaries, then insert in one transaction: executemany batches on SQLite, COPY on
+  PostgreSQL), timed around the call, into a database emptied and migrated (not timed) before
+  each round. Rows are generated with `random.Random(0)`: valid IINs built with
+  `exemptions.iin.check_digit` (birth date, century and sex digit, serial), 10 % foreign citizens
+  by passport and citizenship code, half temporary with an end date, 5 % revoked, the procedure and
+  citizenship codes from the shipped dictionaries, written with `exemptions.demo.import_row`'s
+  field names. Checked: every row inserted, the table's count, and three rows read back through
+  `Registry.by_number` equal to the records they were generated from.
+"""
+
+
+def run(args: argparse.Namespace) -> str:
+    postgres, skipped = postgres_target(args)
+    repeats = QUICK_REPEATS if args.quick else args.repeats
+    senders = {SENDER: hash_password(PASSWORD)}
+    names = [SQLITE] + ([POSTGRES] if postgres else [])
+    with tempfile.TemporaryDirectory(prefix="bench-service-") as tmp:
+        folder = Path(tmp)
+        databases = [
+            open_database(name, fresh_url(name, folder, postgres, "service"), senders)
+            for name in names
+        ]
+        try:
+            sections = [header(args, databases, skipped)]
+            # A first search through each site stores the certificates part 1 fetches back.
+            print("checking and timing certificates ...", file=sys.stderr, flush=True)
+            for db in databases:
+                certificates_of(post(db.site, REQUEST_FILE.read_bytes()), f"{db.name} setup")
+            sections.append(part_certificates(databases, args, repeats))
+            print("checking and timing searches ...", file=sys.stderr, flush=True)
+            sections.append(part_search(databases, args, repeats))
+        finally:
+            for db in databases:
+                db.registry.close()  # the site's own engine goes with the site
+            del databases
+            gc.collect()
+        print("checking and timing imports ...", file=sys.stderr, flush=True)
+        sections.append(part_import(names, postgres, folder, args))
+    sections.append(NOTES)
+    return "\n\n".join(sections)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.service", description=DESCRIPTION)
+    parser.add_argument("--quick", action="store_true", help="a few calls per contender (CI smoke)")
+    parser.add_argument("--out", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help=f"PostgreSQL to use, its public schema emptied (default: env {POSTGRES_ENV})",
+    )
+    parser.add_argument("--repeats", type=int, default=25, help="timed rounds (default 25)")
+    parser.add_argument(
+        "--min-time",
+        type=float,
+        default=0.05,
+        help="seconds a calibrated batch lasts at least (default 0.05)",
+    )
+    parser.add_argument(
+        "--rows", type=int, default=100_000, help="rows in the import file (default 100000)"
+    )
+    parser.add_argument("--import-repeats", type=int, default=3, help="import rounds (default 3)")
+    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    # The command as run, PostgreSQL's URL without its password.
+    args.shown_argv = [
+        display(a) if i > 0 and raw[i - 1] == "--postgres" else a for i, a in enumerate(raw)
+    ]
+    args.shown_argv = [
+        "--postgres=" + display(a.partition("=")[2]) if a.startswith("--postgres=") else a
+        for a in args.shown_argv
+    ]
+    if args.repeats < 1 or args.min_time <= 0 or args.rows < 3 or args.import_repeats < 1:
+        parser.error("--repeats and --import-repeats must be ≥ 1, --rows ≥ 3, --min-time > 0")
+    try:
+        report = run(args)
+    except BenchmarkError as exc:
+        print(f"benchmark FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(report)
+    if args.out is not None:
+        args.out.write_text(report + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
