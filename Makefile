@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run generate check lint services test bench clean
+.PHONY: install run generate check lint services test bench bench-smoke clean
 
 # Where the PostgreSQL tests connect; scripts/test-services.sh creates this user and database.
 export MEDEXEMPT_TEST_POSTGRES_URL ?= postgresql+psycopg://medexempt:medexempt@127.0.0.1:5432/medexempt_test
@@ -45,8 +45,14 @@ services:
 test: lint services
 	$(BIN)/pytest
 
-bench: install
+## Benchmarks beside their peers; reports in bench/results/. `bench-smoke` runs each briefly (CI).
+bench: install services
 	$(BIN)/python -m bench.codecs --out bench/results/codecs.md
+	$(BIN)/python -m bench.service --postgres $(MEDEXEMPT_TEST_POSTGRES_URL) --out bench/results/service.md
+
+bench-smoke: install services
+	$(BIN)/python -m bench.codecs --quick > /dev/null
+	$(BIN)/python -m bench.service --quick --postgres $(MEDEXEMPT_TEST_POSTGRES_URL) > /dev/null
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
