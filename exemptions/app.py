@@ -22,6 +22,9 @@ class Settings:
     senders: Mapping[str, str] | None = field(default=None, repr=False)
     soap_path: str = "/sync"
     max_body_bytes: int = 1024 * 1024
+    replay_protection: bool = True  # the messageDate window and the seen-set; off only in the demo
+    max_message_age: float = 300.0
+    max_clock_skew: float = 60.0
 
 
 class Site:
@@ -62,6 +65,7 @@ def build_app(settings: Settings) -> Site:
     from .records import Record, today
     from .service import Layout, SearchService
     from .storage.registry import Registry
+    from .storage.replay import SeenMessages
     from .verify import VerificationPage
 
     registry = Registry.connect(settings.db_url)
@@ -79,6 +83,9 @@ def build_app(settings: Settings) -> Site:
             public_url=public + settings.soap_path,
             max_body_bytes=settings.max_body_bytes,
             senders=settings.senders,
+            max_message_age=settings.max_message_age if settings.replay_protection else None,
+            max_clock_skew=settings.max_clock_skew,
+            replay_guard=SeenMessages(registry.engine) if settings.replay_protection else None,
         ),
     )
     verify = VerificationPage(

@@ -64,7 +64,11 @@ def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
     if not senders:
         raise ConfigError("no senders: add a [senders] table to the config file (or use --demo)")
     return Settings(
-        db_url=options.db_url, public_url=public, secret=secret_text.encode(), senders=senders
+        db_url=options.db_url,
+        public_url=public,
+        secret=secret_text.encode(),
+        senders=senders,
+        replay_protection=not options.demo,
     )
 
 
@@ -132,6 +136,7 @@ def banner(settings: Settings, demo: bool) -> str:
     if demo:
         lines += [
             "demo mode: the original's sender (sender / password) is accepted",
+            "demo mode: replay protection is OFF (the sample may be posted again and again)",
             "try:",
             f"  medexempt search --url {soap} --sender-id sender --password password "
             "--number 01085",

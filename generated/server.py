@@ -22,9 +22,11 @@ faults; 400 for SOAP 1.2 Sender faults, 500 for the rest).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
@@ -33,13 +35,15 @@ from lxml.etree import _Element
 
 from . import models, wsdl_text
 from .envelope import Envelope, FaultCode, SoapVersion, read_request, write_envelope
-from .gateway import gateway_fault, response_message
+from .gateway import ZONE, gateway_fault, response_message
 from .passwords import Senders
 from .services import SERVICES, ServiceBinding
 from .xmlsafe import MessageError, SerializationError, VersionMismatchError, clark
 
 __all__ = [
+    "ReplayGuard",
     "RequestContext",
+    "RequestLog",
     "ServerConfig",
     "ServiceFault",
     "Servicer",
@@ -129,6 +133,36 @@ class ServerConfig:
     max_body_bytes: int = 1024 * 1024
     senders: Mapping[str, str] | None = None
     understood_headers: frozenset[str] = UNDERSTOOD_HEADERS
+    # Replay protection: a messageDate older than max_message_age or further ahead than
+    # max_clock_skew seconds is refused (None: no window); replay_guard refuses a
+    # (senderId, messageId) it has seen within that window (None: no seen-set).
+    max_message_age: float | None = 300.0
+    max_clock_skew: float = 60.0
+    replay_guard: ReplayGuard | None = None
+    # Called once per request with what may be logged about it (no payload, no credentials).
+    on_request: Callable[[RequestLog], None] | None = None
+
+
+class ReplayGuard(Protocol):
+    """Remembers (senderId, messageId) pairs until they expire; shared by every worker and host."""
+
+    def first_seen(self, sender_id: str, message_id: str, expires: datetime) -> bool:
+        """True the first time a pair is offered before `expires`, False for a replay."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RequestLog:
+    """One request, as the access log may record it: identifiers and outcome, no content."""
+
+    started: datetime
+    duration: float  # seconds
+    http_status: int
+    outcome: str  # the payload's status code, the fault's errorCode, or the HTTP refusal
+    message_id: str | None = None
+    sender_id: str | None = None
+    service_id: str | None = None
+    soap_version: str | None = None
 
 
 class _Service(Protocol):
@@ -141,6 +175,9 @@ class _Answer:
     content_type: str
     body: bytes
     extra: tuple[tuple[str, str], ...] = ()
+    outcome: str = ""
+    info: models.SyncMessageInfo | None = None
+    version: SoapVersion | None = None
 
 
 def make_app(servicer: Servicer, config: ServerConfig | None = None) -> SyncChannelApp:
@@ -163,6 +200,7 @@ class SyncChannelApp:
         self._wsdl_cache: dict[str, bytes] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started, clock = datetime.now(UTC), time.perf_counter()
         answer = self._answer(environ)
         headers = [
             ("Content-Type", answer.content_type),
@@ -170,7 +208,27 @@ class SyncChannelApp:
             *answer.extra,
         ]
         start_response(f"{answer.status} {_REASONS.get(answer.status, '')}".strip(), headers)
+        if self.config.on_request is not None:
+            self._report(answer, started, time.perf_counter() - clock)
         return [answer.body]
+
+    def _report(self, answer: _Answer, started: datetime, duration: float) -> None:
+        info = answer.info
+        record = RequestLog(
+            started=started,
+            duration=duration,
+            http_status=answer.status,
+            outcome=answer.outcome or _REASONS.get(answer.status, str(answer.status)),
+            message_id=info.message_id if info else None,
+            sender_id=info.sender.sender_id if info else None,
+            service_id=info.service_id if info else None,
+            soap_version=answer.version.value if answer.version else None,
+        )
+        try:
+            assert self.config.on_request is not None
+            self.config.on_request(record)
+        except Exception:  # a broken log sink must not break the answer
+            log.exception("on_request failed")
 
     def _answer(self, environ: dict[str, Any]) -> _Answer:
         if environ.get("PATH_INFO", "") != self.config.path:
@@ -221,6 +279,10 @@ class SyncChannelApp:
             return self._fault(
                 version, FaultCode.SENDER, "INVALID_MESSAGE", f"{exc.reason} (at {exc.path})"
             )
+        answer = self._dispatch(envelope, environ)
+        return replace(answer, info=envelope.body.request.request_info, version=envelope.version)
+
+    def _dispatch(self, envelope: Envelope[models.SendMessage], environ: dict[str, Any]) -> _Answer:
         version = envelope.version
         info = envelope.body.request.request_info
         session = info.session_id
@@ -238,6 +300,9 @@ class SyncChannelApp:
                 "sender authentication failed",
                 session,
             )
+        stale = self._stale(info)
+        if stale is not None:
+            return self._fault(version, FaultCode.SENDER, stale[0], stale[1], session)
         route = self._routes.get(info.service_id)
         if route is None:
             return self._fault(
@@ -298,7 +363,37 @@ class SyncChannelApp:
                 f"internal error, incident {incident}",
                 session,
             )
-        return _Answer(200, version.content_type, reply)
+        outcome = getattr(getattr(result, "status", None), "code", None)
+        return _Answer(
+            200,
+            version.content_type,
+            reply,
+            outcome=outcome if isinstance(outcome, str) else "SUCCESS",
+        )
+
+    def _stale(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
+        """Why the message is refused as too old, from the future, or seen before; None if fresh."""
+        limit = self.config.max_message_age
+        if limit is None:
+            return None
+        sent = info.message_date.to_datetime()
+        if sent.tzinfo is None:
+            sent = sent.replace(tzinfo=ZONE)  # SPEC §7: a date without offset is Almaty time
+        age = (datetime.now(UTC) - sent).total_seconds()
+        if age > limit:
+            return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
+        if -age > self.config.max_clock_skew:
+            return (
+                "MESSAGE_FROM_THE_FUTURE",
+                f"messageDate is more than {self.config.max_clock_skew:g} s ahead",
+            )
+        guard = self.config.replay_guard
+        expires = sent + timedelta(seconds=limit)
+        if guard is not None and not guard.first_seen(
+            info.sender.sender_id, info.message_id, expires
+        ):
+            return "REPLAYED_MESSAGE", "this messageId was already received from this sender"
+        return None
 
     def _not_understood(self, header: tuple[_Element, ...], version: SoapVersion) -> str | None:
         must = clark(version.namespace, "mustUnderstand")
@@ -326,7 +421,7 @@ class SyncChannelApp:
             )
             body = write_envelope(Envelope(body=fault, version=version))
         status = 400 if version is SoapVersion.SOAP12 and code is FaultCode.SENDER else 500
-        return _Answer(status, version.content_type, body)
+        return _Answer(status, version.content_type, body, outcome=error_code, version=version)
 
     def _wsdl_for(self, environ: dict[str, Any]) -> bytes:
         address = self.config.public_url or _request_url(environ)

@@ -1155,7 +1155,7 @@ class ReceiverFault(Servicer):
 
 @VERSIONS
 def test_wsgi_default_servicer_is_not_implemented(version: SoapVersion) -> None:
-    app = make_app(Servicer(), ServerConfig())
+    app = make_app(Servicer(), ServerConfig(max_message_age=None))
 
     answer = wsgi_call(app, raw_request(version), content_type=version.content_type)
 
@@ -1171,7 +1171,7 @@ def test_wsgi_default_servicer_is_not_implemented(version: SoapVersion) -> None:
     ("sender_id", "password"), [("anyone", None), ("someone-else", "whatever")]
 )
 def test_wsgi_without_senders_anyone_is_accepted(sender_id: str, password: str | None) -> None:
-    app = make_app(Found(), ServerConfig(senders=None))
+    app = make_app(Found(), ServerConfig(senders=None, max_message_age=None))
 
     answer = wsgi_call(app, raw_request(SoapVersion.SOAP11, sender_id=sender_id, password=password))
 
@@ -1179,7 +1179,7 @@ def test_wsgi_without_senders_anyone_is_accepted(sender_id: str, password: str |
 
 
 def test_wsgi_chunked_body_without_content_length() -> None:
-    app = make_app(Found(), ServerConfig(max_body_bytes=len(ORIGINAL)))
+    app = make_app(Found(), ServerConfig(max_body_bytes=len(ORIGINAL), max_message_age=None))
 
     answer = wsgi_call(app, ORIGINAL, content_length=None, extra={"wsgi.input_terminated": True})
 
@@ -1187,7 +1187,7 @@ def test_wsgi_chunked_body_without_content_length() -> None:
 
 
 def test_wsgi_chunked_body_over_the_limit() -> None:
-    app = make_app(Found(), ServerConfig(max_body_bytes=len(ORIGINAL) - 1))
+    app = make_app(Found(), ServerConfig(max_body_bytes=len(ORIGINAL) - 1, max_message_age=None))
 
     terminated = wsgi_call(
         app, ORIGINAL, content_length=None, extra={"wsgi.input_terminated": True}
@@ -1204,7 +1204,7 @@ def test_wsgi_body_over_the_limit_is_refused_before_reading() -> None:
         def read(self, size: int | None = -1) -> bytes:
             raise AssertionError("the body was read")
 
-    app = make_app(Found(), ServerConfig(max_body_bytes=100))
+    app = make_app(Found(), ServerConfig(max_body_bytes=100, max_message_age=None))
 
     answer = wsgi_call(app, b"", content_length="101", extra={"wsgi.input": Unreadable()})
 
@@ -1212,7 +1212,7 @@ def test_wsgi_body_over_the_limit_is_refused_before_reading() -> None:
 
 
 def test_wsgi_no_length_and_not_terminated_needs_a_length() -> None:
-    app = make_app(Found(), ServerConfig())
+    app = make_app(Found(), ServerConfig(max_message_age=None))
 
     answer = wsgi_call(app, ORIGINAL, content_length=None)
 
@@ -1225,7 +1225,7 @@ def test_wsgi_no_length_and_not_terminated_needs_a_length() -> None:
     ids=["letters", "negative", "decimal", "space", "hex", "superscript-two", "arabic-indic"],
 )
 def test_wsgi_bad_content_length(length: str) -> None:
-    app = make_app(Found(), ServerConfig())
+    app = make_app(Found(), ServerConfig(max_message_age=None))
 
     answer = wsgi_call(app, ORIGINAL, content_length=length)
 
@@ -1234,7 +1234,7 @@ def test_wsgi_bad_content_length(length: str) -> None:
 
 
 def test_wsgi_service_returning_the_wrong_type(caplog: pytest.LogCaptureFixture) -> None:
-    app = make_app(WrongType(), ServerConfig())
+    app = make_app(WrongType(), ServerConfig(max_message_age=None))
 
     with caplog.at_level(logging.ERROR, logger="generated.server"):
         answer = wsgi_call(app, ORIGINAL)
@@ -1258,7 +1258,7 @@ def test_wsgi_service_returning_the_wrong_type(caplog: pytest.LogCaptureFixture)
 
 @VERSIONS
 def test_wsgi_receiver_service_fault(version: SoapVersion) -> None:
-    app = make_app(ReceiverFault(), ServerConfig())
+    app = make_app(ReceiverFault(), ServerConfig(max_message_age=None))
 
     answer = wsgi_call(app, raw_request(version), content_type=version.content_type)
 
@@ -1272,7 +1272,7 @@ def test_wsgi_receiver_service_fault(version: SoapVersion) -> None:
 
 def test_wsgi_configured_public_url_is_in_the_wsdl() -> None:
     public = "https://medexempt.example.kz/shep/sync"
-    app = make_app(Found(), ServerConfig(public_url=public))
+    app = make_app(Found(), ServerConfig(public_url=public, max_message_age=None))
 
     answer = wsgi_call(
         app, b"", method="GET", extra={"QUERY_STRING": "wsdl", "HTTP_HOST": "internal:8080"}

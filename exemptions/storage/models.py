@@ -147,3 +147,14 @@ class CertificateRow(Base):
     layout: Mapped[str] = mapped_column(String(16), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SeenMessageRow(Base):
+    """A (senderId, messageId) received, kept until its messageDate leaves the replay window."""
+
+    __tablename__ = "seen_messages"
+    __table_args__ = (Index("ix_seen_messages_expires", "expires"),)
+
+    sender_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires: Mapped[datetime] = mapped_column(UTCDateTime())
