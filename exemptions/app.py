@@ -62,6 +62,7 @@ def build_app(settings: Settings) -> Site:
     from .certificates.render import Layout as PdfLayout
     from .certificates.render import render
     from .certificates.tokens import token_matches, verification_url
+    from .logs import log_request
     from .records import Record, today
     from .service import Layout, SearchService
     from .storage.registry import Registry
@@ -86,6 +87,7 @@ def build_app(settings: Settings) -> Site:
             max_message_age=settings.max_message_age if settings.replay_protection else None,
             max_clock_skew=settings.max_clock_skew,
             replay_guard=SeenMessages(registry.engine) if settings.replay_protection else None,
+            on_request=log_request,
         ),
     )
     verify = VerificationPage(

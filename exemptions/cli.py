@@ -49,6 +49,13 @@ main.add_command(db)
     help="TOML with `secret`, `public_url` and a [senders] table  [env MEDEXEMPT_CONFIG].",
 )
 @click.option("--demo", is_flag=True, help="Demo data and the original's sender; no set-up needed.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="JSON-lines logs on stderr; personal data is never logged.",
+)
 def serve(
     host: str,
     port: int,
@@ -57,6 +64,7 @@ def serve(
     public_url: str | None,
     config: Path | None,
     demo: bool,
+    log_level: str,
 ) -> None:
     """Run the reference Medical exemptions service on gunicorn.
 
@@ -70,7 +78,9 @@ def serve(
     from .storage import create_engine, database_url, display, upgrade
 
     url = database_url(db_url)
-    options = ServeOptions(host, port, workers or workers_default(), url, public_url, demo, config)
+    options = ServeOptions(
+        host, port, workers or workers_default(), url, public_url, demo, config, log_level
+    )
     try:
         settings = settings_for(options, os.environ)
     except ConfigError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from .app import Settings, build_app
+from .logs import configure
 
 DEMO_SENDER = ("sender", "password")  # the original's sample request sends these
 
@@ -36,6 +37,7 @@ class ServeOptions:
     public_url: str | None
     demo: bool
     config: Path | None
+    log_level: str = "info"
 
 
 def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
@@ -97,6 +99,7 @@ def _shown_host(host: str) -> str:
 class _Server(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, options: ServeOptions) -> None:
         self.settings = settings
+        self.log_level = options.log_level
         self.options = {
             "bind": f"{options.host}:{options.port}",
             "workers": options.workers,
@@ -108,7 +111,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
             "control_socket_disable": True,
             "accesslog": None,
             "errorlog": "-",
-            "loglevel": "info",
+            "loglevel": options.log_level,
         }
         super().__init__()
 
@@ -118,6 +121,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
+        configure(self.log_level)
         return build_app(self.settings)
 
 

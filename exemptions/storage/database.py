@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -31,9 +32,23 @@ def display(url: str | URL) -> str:
     return normalize(url).render_as_string(hide_password=True)
 
 
+class _NoResultRows(logging.Filter):
+    """SQLAlchemy at DEBUG logs every result row, and rows here are personal data: drop those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(("Row ", "Col ")))
+
+
+_ENGINE_LOGGER = logging.getLogger("sqlalchemy.engine.Engine")
+if not any(isinstance(f, _NoResultRows) for f in _ENGINE_LOGGER.filters):
+    _ENGINE_LOGGER.addFilter(_NoResultRows())
+
+
 def create_engine(url: str | URL, **options: Any) -> Engine:
     """An engine for `url`; SQLite gets foreign keys enforced and a write-ahead log for readers."""
     parsed = normalize(url)
+    # Statement parameters are IINs, passport numbers and names: never in logs or error messages.
+    options.setdefault("hide_parameters", True)
     engine = sqlalchemy.create_engine(parsed, **options)
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")

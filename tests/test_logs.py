@@ -1,0 +1,112 @@
+"""Personal data stays out of the logs: searches by IIN and passport, at DEBUG, leave none of it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exemptions import demo
+from exemptions.app import Settings, build_app
+from exemptions.logs import JsonLines, keyed_hash
+from exemptions.storage import create_engine, upgrade
+from generated import Envelope, models, read_response, write_envelope
+from generated.gateway import request_message
+from generated.passwords import hash_password
+
+PASSWORD = "pa55-W0rd-never-logged"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG)
+    # What an operator chasing a problem would switch on: every SQL statement.
+    sql = logging.getLogger("sqlalchemy.engine")
+    sql.setLevel(logging.DEBUG)
+    yield stream
+    sql.setLevel(logging.NOTSET)
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+
+
+def post(app: Any, payload: models.MedicalExemptionSearchRequest, password: str = PASSWORD) -> Any:
+    message = request_message(
+        "EHEALTH_MEDICAL_EXEMPTION_SEARCH", payload, sender_id="mis", password=password
+    )
+    body = write_envelope(Envelope(body=message))
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/sync",
+        "CONTENT_TYPE": "text/xml",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    return read_response(b"".join(app(environ, lambda status, headers: None))).body
+
+
+def test_a_search_by_iin_and_by_passport_logs_no_personal_data(
+    tmp_path: Path, captured: io.StringIO
+) -> None:
+    url = f"sqlite:///{tmp_path / 'logs.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    demo.load(engine)
+    engine.dispose()
+    settings = Settings(
+        db_url=url,
+        public_url="http://127.0.0.1:8080",
+        secret=b"s" * 32,
+        senders={"mis": hash_password(PASSWORD, n=2**10)},
+    )
+    app = build_app(settings)
+    found = post(app, models.MedicalExemptionSearchRequest(iin="900101300017"))
+    assert found.response.response_data.data.status.code == "SUCCESS"
+    post(
+        app,
+        models.MedicalExemptionSearchRequest(passport_number="N12345678", citizenship_code="643"),
+    )
+    post(app, models.MedicalExemptionSearchRequest(iin="900101300018"))  # refused: bad check digit
+    post(app, models.MedicalExemptionSearchRequest(number="01085"), password="wrong-" + PASSWORD)
+
+    output = captured.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    requests = [line for line in lines if line["logger"] == "medexempt.requests"]
+    assert [r["outcome"] for r in requests] == [
+        "SUCCESS",
+        "SUCCESS",
+        "INVALID_REQUEST",
+        "AUTHENTICATION_FAILED",
+    ]
+    assert all(
+        {"time", "messageId", "senderId", "serviceId", "durationMs"} <= set(r) for r in requests
+    )
+    assert any(line["logger"].startswith("sqlalchemy") for line in lines), (
+        "DEBUG logging was not on"
+    )
+    for secret in (
+        "900101300017",
+        "900101300018",
+        "N12345678",
+        PASSWORD,
+        "Ахметова",
+        "Әлия",
+        "%PDF",
+    ):
+        assert secret not in output, f"{secret!r} is in the log"
+
+
+def test_keyed_hash_correlates_without_revealing() -> None:
+    assert keyed_hash("900101300017", b"k" * 32) == keyed_hash("900101300017", b"k" * 32)
+    assert keyed_hash("900101300017", b"k" * 32) != keyed_hash("900101300017", b"j" * 32)
+    assert "900101300017" not in keyed_hash("900101300017", b"k" * 32)
