@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from generated.server import ServerConfig, make_app
+from generated.server import ServerConfig, SignatureMode, make_app
+from generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -25,6 +27,12 @@ class Settings:
     replay_protection: bool = True  # the messageDate window and the seen-set; off only in the demo
     max_message_age: float = 300.0
     max_clock_skew: float = 60.0
+    # WS-Security: how requests' signatures are checked, by certificates of (or issued by) the
+    # `trust` PEM files; responses are signed when both sign_key and sign_cert are given.
+    signature_mode: SignatureMode = "off"
+    trust: tuple[Path, ...] = ()
+    sign_key: Path | None = None
+    sign_cert: Path | None = None
 
 
 class Site:
@@ -55,6 +63,13 @@ class Site:
             [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+
+def signer_for(settings: Settings) -> RsaSigner | None:
+    """The responses' signer, when a key and its certificate are configured."""
+    if settings.sign_key is None or settings.sign_cert is None:
+        return None
+    return RsaSigner.from_pem_files(settings.sign_key, settings.sign_cert)
 
 
 def build_app(settings: Settings) -> Site:
@@ -88,6 +103,9 @@ def build_app(settings: Settings) -> Site:
             max_clock_skew=settings.max_clock_skew,
             replay_guard=SeenMessages(registry.engine) if settings.replay_protection else None,
             on_request=log_request,
+            signature_mode=settings.signature_mode,
+            verifier=RsaVerifier(TrustStore.from_pem_files(settings.trust)),
+            signer=signer_for(settings),
         ),
     )
     verify = VerificationPage(

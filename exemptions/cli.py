@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from generator.cli import check, generate
 
 from .dbcli import db
 from .search import search
+
+if TYPE_CHECKING:
+    from generated.server import SignatureMode
 
 
 @click.group()
@@ -56,6 +60,27 @@ main.add_command(db)
     show_default=True,
     help="JSON-lines logs on stderr; personal data is never logged.",
 )
+@click.option(
+    "--signature-mode",
+    type=click.Choice(["off", "verify-if-present", "required"]),
+    help="WS-Security on requests  [default: off with --demo, verify-if-present otherwise].",
+)
+@click.option(
+    "--trust",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM of an accepted signing certificate or CA (repeatable).",
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key (RSA) to sign responses.",
+)
+@click.option(
+    "--sign-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM certificate of --sign-key.",
+)
 def serve(
     host: str,
     port: int,
@@ -65,6 +90,10 @@ def serve(
     config: Path | None,
     demo: bool,
     log_level: str,
+    signature_mode: SignatureMode | None,
+    trust: tuple[Path, ...],
+    sign_key: Path | None,
+    sign_cert: Path | None,
 ) -> None:
     """Run the reference Medical exemptions service on gunicorn.
 
@@ -79,7 +108,18 @@ def serve(
 
     url = database_url(db_url)
     options = ServeOptions(
-        host, port, workers or workers_default(), url, public_url, demo, config, log_level
+        host,
+        port,
+        workers or workers_default(),
+        url,
+        public_url,
+        demo,
+        config,
+        log_level,
+        signature_mode=signature_mode,
+        trust=trust,
+        sign_key=sign_key,
+        sign_cert=sign_cert,
     )
     try:
         settings = settings_for(options, os.environ)

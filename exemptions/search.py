@@ -39,6 +39,22 @@ _EXIT_BY_STATUS = {
     help="Save each certificate as <number>.pdf and <number>-print.pdf here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--sign-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key (RSA) to sign the request.",
+)
+@click.option(
+    "--sign-cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM certificate of --sign-key.",
+)
+@click.option(
+    "--verify-cert",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM of a certificate or CA the response must be signed by (repeatable).",
+)
 def search(
     url: str,
     number: str | None,
@@ -51,6 +67,9 @@ def search(
     timeout: float,
     out_dir: Path | None,
     as_json: bool,
+    sign_key: Path | None,
+    sign_cert: Path | None,
+    verify_cert: tuple[Path, ...],
 ) -> None:
     """Search medical exemptions by number, IIN, or passport with citizenship.
 
@@ -64,9 +83,16 @@ def search(
         number=number, iin=iin, passport_number=passport_number, citizenship_code=citizenship_code
     )
     version = SoapVersion(soap_version)
+    signer, verifier = _signing(sign_key, sign_cert, verify_cert)
     try:
         with Client(
-            url, sender_id=sender_id, password=password, soap_version=version, timeout=timeout
+            url,
+            sender_id=sender_id,
+            password=password,
+            soap_version=version,
+            timeout=timeout,
+            signer=signer,
+            verifier=verifier,
         ) as client:
             answer = client.medical_exemption_search(request)
     except GatewayFault as fault:
@@ -81,6 +107,20 @@ def search(
     else:
         click.echo(_table(answer, saved))
     sys.exit(_EXIT_BY_STATUS.get(answer.status.code, EXIT_INVALID))
+
+
+def _signing(key: Path | None, cert: Path | None, trust: tuple[Path, ...]) -> tuple[Any, Any]:
+    """The request's signer and the response's verifier (None: not configured)."""
+    from generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
+
+    if (key is None) != (cert is None):
+        raise click.UsageError("--sign-key and --sign-cert go together")
+    try:
+        signer = RsaSigner.from_pem_files(key, cert) if key and cert else None
+        verifier = RsaVerifier(TrustStore.from_pem_files(trust)) if trust else None
+    except (OSError, ValueError, TypeError) as exc:
+        raise click.UsageError(f"cannot load the signing keys or certificates: {exc}") from exc
+    return signer, verifier
 
 
 def _report_fault(code: str, error_code: str | None, message: str | None, as_json: bool) -> None:

@@ -18,7 +18,9 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from .app import Settings, build_app
+from generated.server import SignatureMode
+
+from .app import Settings, build_app, signer_for
 from .logs import configure
 
 DEMO_SENDER = ("sender", "password")  # the original's sample request sends these
@@ -38,6 +40,12 @@ class ServeOptions:
     demo: bool
     config: Path | None
     log_level: str = "info"
+    signature_mode: SignatureMode | None = (
+        None  # None: off in the demo, verify-if-present otherwise
+    )
+    trust: tuple[Path, ...] = ()
+    sign_key: Path | None = None
+    sign_cert: Path | None = None
 
 
 def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
@@ -65,13 +73,36 @@ def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
         )
     if not senders:
         raise ConfigError("no senders: add a [senders] table to the config file (or use --demo)")
-    return Settings(
+    settings = Settings(
         db_url=options.db_url,
         public_url=public,
         secret=secret_text.encode(),
         senders=senders,
         replay_protection=not options.demo,
+        signature_mode=options.signature_mode or ("off" if options.demo else "verify-if-present"),
+        trust=options.trust,
+        sign_key=options.sign_key,
+        sign_cert=options.sign_cert,
     )
+    _check_signing(settings)
+    return settings
+
+
+def _check_signing(settings: Settings) -> None:
+    """Refuse at start a signing set-up that every request would fail on."""
+    from generated.wssecurity import TrustStore
+
+    if (settings.sign_key is None) != (settings.sign_cert is None):
+        raise ConfigError("--sign-key and --sign-cert go together")
+    if settings.signature_mode == "required" and not settings.trust:
+        raise ConfigError(
+            "--signature-mode required needs --trust (the accepted certificates or CAs)"
+        )
+    try:
+        TrustStore.from_pem_files(settings.trust)
+        signer_for(settings)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot load the signing keys or certificates: {exc}") from exc
 
 
 def _read_config(path: Path | None) -> dict[str, Any]:
@@ -136,6 +167,8 @@ def banner(settings: Settings, demo: bool) -> str:
         f"SOAP endpoint:  {soap}",
         f"WSDL:           {soap}?wsdl",
         f"health:         {settings.public_url.rstrip('/')}/healthz",
+        f"signatures:     {settings.signature_mode}"
+        + (", responses signed" if settings.sign_key else ", responses unsigned"),
     ]
     if demo:
         lines += [

@@ -17,7 +17,11 @@ that the answer belongs to the request, and raises:
 
 - `GatewayFault`: the service or the gateway answered with a SOAP fault (its ErrorInfo attached);
 - `TransportError`: no usable answer (connection, timeout, an HTTP error without a SOAP body);
-- `ProtocolError`: an answer that cannot be read or does not belong to the request.
+- `ProtocolError`: an answer that cannot be read or does not belong to the request
+  (`SignatureRejected` when a verifier is configured and the answer's signature is refused).
+
+With `signer=` every request is signed (WS-Security, see `.wssecurity`); with `verifier=` every
+response must carry a signature that verifies. A fault is read even when it is unsigned.
 
 Retries are off by default; `RetryPolicy` retries transport errors and server (Receiver) faults
 with exponential backoff, never a Sender fault. Every attempt is a new message with a new id.
@@ -33,13 +37,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+from lxml import etree
 
 from . import models
 from . import services as _services
 from .envelope import Envelope, FaultCode, SoapFault, SoapVersion, read_response, write_envelope
 from .gateway import request_message
 from .services import SERVICES, ServiceBinding
-from .xmlsafe import MessageError, SerializationError
+from .wssecurity import SignatureError, Signer, Verifier
+from .xmlsafe import MessageError, SerializationError, parse_xml
 
 __all__ = [
     "AsyncClient",
@@ -48,6 +54,7 @@ __all__ = [
     "GatewayFault",
     "ProtocolError",
     "RetryPolicy",
+    "SignatureRejected",
     "TransportError",
 ]
 
@@ -70,6 +77,15 @@ class TransportError(ClientError):
 
 class ProtocolError(ClientError):
     """An answer that cannot be read, or that does not belong to the request."""
+
+
+class SignatureRejected(ProtocolError):
+    """The answer's signature is missing or refused; `reason` is the SignatureError's kind."""
+
+    def __init__(self, error: SignatureError) -> None:
+        super().__init__(f"the answer's signature is refused: {error}")
+        self.reason = error.reason
+        self.error = error
 
 
 class GatewayFault(ClientError):
@@ -135,8 +151,12 @@ class _Exchange:
         password: str | None,
         soap_version: SoapVersion,
         retry: RetryPolicy | None,
+        signer: Signer | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.url = url
+        self.signer = signer
+        self.verifier = verifier
         self.sender_id = sender_id
         self.password = password
         self.version = soap_version
@@ -156,6 +176,10 @@ class _Exchange:
             body = write_envelope(Envelope(body=message, version=self.version))
         except SerializationError as exc:
             raise TypeError(f"the request cannot be sent: {exc}") from exc
+        if self.signer is not None:
+            document = parse_xml(body)
+            self.signer.sign(document)
+            body = bytes(etree.tostring(document, encoding="utf-8"))
         if self.version is SoapVersion.SOAP11:
             headers = {"Content-Type": self.version.content_type, "SOAPAction": '""'}
         else:
@@ -189,6 +213,11 @@ class _Exchange:
             raise GatewayFault(body, status_code=response.status_code)
         if not response.is_success:
             raise ProtocolError(f"HTTP {response.status_code} with a SendMessageResponse")
+        if self.verifier is not None and envelope.document is not None:
+            try:
+                self.verifier.verify(envelope.document)
+            except SignatureError as exc:
+                raise SignatureRejected(exc) from exc
         correlation = body.response.response_info.correlation_id
         if correlation and correlation != message_id:
             raise ProtocolError(
@@ -228,10 +257,13 @@ class Client:
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         http: httpx.Client | None = None,
+        signer: Signer | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self._exchange = _Exchange(
-            url, sender_id=sender_id, password=password, soap_version=soap_version, retry=retry
-        )
+            url, sender_id=sender_id, password=password, soap_version=soap_version, retry=retry,
+            signer=signer, verifier=verifier,
+        )  # fmt: skip
         self._http = http or httpx.Client(timeout=_timeout(timeout), headers=headers)
         self._owns_http = http is None
 
@@ -302,10 +334,13 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         headers: Mapping[str, str] | None = None,
         http: httpx.AsyncClient | None = None,
+        signer: Signer | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self._exchange = _Exchange(
-            url, sender_id=sender_id, password=password, soap_version=soap_version, retry=retry
-        )
+            url, sender_id=sender_id, password=password, soap_version=soap_version, retry=retry,
+            signer=signer, verifier=verifier,
+        )  # fmt: skip
         self._http = http or httpx.AsyncClient(timeout=_timeout(timeout), headers=headers)
         self._owns_http = http is None
 

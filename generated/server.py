@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs
 
 from lxml import etree
@@ -38,7 +38,8 @@ from .envelope import Envelope, FaultCode, SoapVersion, read_request, write_enve
 from .gateway import ZONE, gateway_fault, response_message
 from .passwords import Senders
 from .services import SERVICES, ServiceBinding
-from .xmlsafe import MessageError, SerializationError, VersionMismatchError, clark
+from .wssecurity import DS_NS, WSSE_NS, Reason, SignatureError, Signer, VerifiedSigner, Verifier
+from .xmlsafe import MessageError, SerializationError, VersionMismatchError, clark, parse_xml
 
 __all__ = [
     "ReplayGuard",
@@ -47,6 +48,7 @@ __all__ = [
     "ServerConfig",
     "ServiceFault",
     "Servicer",
+    "SignatureMode",
     "SyncChannelApp",
     "make_app",
 ]
@@ -74,6 +76,11 @@ UNDERSTOOD_HEADERS = frozenset(
         "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd",
     }
 )
+# off: signatures are not looked at; verify-if-present: a signed request must verify, an unsigned
+# one is served; required: every request must carry a signature that verifies.
+SignatureMode = Literal["off", "verify-if-present", "required"]
+_SIGNATURE_MODES = ("off", "verify-if-present", "required")
+_SIGNED_MARKS = ("{" + WSSE_NS + "}Security", "{" + DS_NS + "}Signature")
 
 
 class ServiceFault(Exception):
@@ -103,6 +110,7 @@ class RequestContext:
     session_id: str | None
     header: tuple[_Element, ...]
     environ: Mapping[str, Any] = field(repr=False)
+    signed_by: VerifiedSigner | None = None  # the verified signer, when the request was signed
 
 
 class Servicer:
@@ -141,6 +149,17 @@ class ServerConfig:
     replay_guard: ReplayGuard | None = None
     # Called once per request with what may be logged about it (no payload, no credentials).
     on_request: Callable[[RequestLog], None] | None = None
+    # WS-Security: how requests' signatures are checked (see SignatureMode), by `verifier`; a
+    # `signer` signs every response (faults go unsigned).
+    signature_mode: SignatureMode = "off"
+    verifier: Verifier | None = None
+    signer: Signer | None = None
+
+    def __post_init__(self) -> None:
+        if self.signature_mode not in _SIGNATURE_MODES:
+            raise ValueError(f"signature_mode must be one of {', '.join(_SIGNATURE_MODES)}")
+        if self.signature_mode != "off" and self.verifier is None:
+            raise ValueError(f"signature_mode {self.signature_mode!r} needs a verifier")
 
 
 class ReplayGuard(Protocol):
@@ -286,6 +305,12 @@ class SyncChannelApp:
         version = envelope.version
         info = envelope.body.request.request_info
         session = info.session_id
+        try:
+            signed_by = self._verify(envelope)
+        except SignatureError as refused:
+            return self._fault(
+                version, FaultCode.SENDER, refused.reason.value, refused.message, session
+            )
         not_understood = self._not_understood(envelope.header or (), version)
         if not_understood:
             return self._fault(version, FaultCode.MUST_UNDERSTAND, "MUST_UNDERSTAND",
@@ -326,6 +351,7 @@ class SyncChannelApp:
             session_id=session,
             header=envelope.header or (),
             environ=environ,
+            signed_by=signed_by,
         )
         return self._call(binding, method, payload, context, info)
 
@@ -344,7 +370,9 @@ class SyncChannelApp:
                 raise TypeError(
                     f"{binding.method} returned {type(result).__name__}, not {binding.response.__name__}"
                 )
-            reply = write_envelope(Envelope(body=response_message(info, result), version=version))
+            reply = self._signed(
+                write_envelope(Envelope(body=response_message(info, result), version=version))
+            )
         except ServiceFault as fault:
             code = FaultCode.SENDER if fault.sender else FaultCode.RECEIVER
             return self._fault(version, code, fault.error_code, fault.message, session)
@@ -370,6 +398,25 @@ class SyncChannelApp:
             reply,
             outcome=outcome if isinstance(outcome, str) else "SUCCESS",
         )
+
+    def _verify(self, envelope: Envelope[models.SendMessage]) -> VerifiedSigner | None:
+        """The verified signer; None when signatures are off, or absent and not required."""
+        mode, document = self.config.signature_mode, envelope.document
+        if mode == "off" or document is None or self.config.verifier is None:
+            return None
+        if not any(True for _ in document.iter(*_SIGNED_MARKS)):
+            if mode == "required":
+                raise SignatureError(Reason.MISSING, "the request must be signed (wsse:Security)")
+            return None
+        return self.config.verifier.verify(document)
+
+    def _signed(self, reply: bytes) -> bytes:
+        """The reply signed by the configured signer: our own output parsed, signed, serialized."""
+        if self.config.signer is None:
+            return reply
+        document = parse_xml(reply)
+        self.config.signer.sign(document)
+        return bytes(etree.tostring(document, encoding="utf-8"))
 
     def _stale(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
         """Why the message is refused as too old, from the future, or seen before; None if fresh."""

@@ -24,6 +24,7 @@ _PYTHON = (
     ("passwords.py", "passwords.py.jinja"),
     ("server.py", "server.py.jinja"),
     ("services.py", "services.py.jinja"),
+    ("wssecurity.py", "wssecurity.py.jinja"),
     ("xmlsafe.py", "xmlsafe.py.jinja"),
     ("xmlvalues.py", "xmlvalues.py.jinja"),
 )
