@@ -294,12 +294,20 @@ class Client:
     def _attempt(
         self, binding: ServiceBinding[Req, Resp], payload: Req
     ) -> Envelope[models.SendMessageResponse]:
-        message_id, body, headers = self._exchange.build(binding, payload)
-        try:
-            response = self._http.post(self._exchange.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return self._exchange.read(binding, message_id, response)
+        for last in (False, True):
+            message_id, body, headers = self._exchange.build(binding, payload)
+            try:
+                response = self._http.post(self._exchange.url, content=body, headers=headers)
+            except httpx.RemoteProtocolError as exc:
+                # A kept-alive connection closed before any answer (gunicorn does this after a
+                # 413 it could not drain): once more, as a new message on a new connection.
+                if last:
+                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                continue
+            except httpx.HTTPError as exc:
+                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            return self._exchange.read(binding, message_id, response)
+        raise AssertionError("unreachable")
 
     def call(self, binding: ServiceBinding[Req, Resp], payload: Req) -> Resp:
         """Send `payload`; the response payload."""
@@ -371,12 +379,20 @@ class AsyncClient:
     async def _attempt(
         self, binding: ServiceBinding[Req, Resp], payload: Req
     ) -> Envelope[models.SendMessageResponse]:
-        message_id, body, headers = self._exchange.build(binding, payload)
-        try:
-            response = await self._http.post(self._exchange.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-        return self._exchange.read(binding, message_id, response)
+        for last in (False, True):
+            message_id, body, headers = self._exchange.build(binding, payload)
+            try:
+                response = await self._http.post(self._exchange.url, content=body, headers=headers)
+            except httpx.RemoteProtocolError as exc:
+                # A kept-alive connection closed before any answer (gunicorn does this after a
+                # 413 it could not drain): once more, as a new message on a new connection.
+                if last:
+                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                continue
+            except httpx.HTTPError as exc:
+                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            return self._exchange.read(binding, message_id, response)
+        raise AssertionError("unreachable")
 
     async def call(self, binding: ServiceBinding[Req, Resp], payload: Req) -> Resp:
         """Send `payload`; the response payload."""

@@ -346,6 +346,25 @@ def test_connection_is_reusable_after_a_large_413(e2e_url: str) -> None:
     assert_normal_answer(after.status_code, after.content)
 
 
+def test_the_generated_client_recovers_after_a_large_413(e2e_url: str) -> None:
+    """The generated client sends once more, as a new message, when a kept-alive connection was
+    closed before any answer (as gunicorn does after the 413 above)."""
+    from generated.client import Client
+    from tests.e2e.service import PASSWORD, SENDER_ID
+
+    with httpx.Client(timeout=TIMEOUT) as http:
+        refused = http.post(
+            e2e_url, content=over_limit(2 * E2E_LIMIT), headers={"Content-Type": "text/xml"}
+        )
+        assert refused.status_code == 413
+        client = Client(e2e_url, sender_id=SENDER_ID, password=PASSWORD, http=http)
+        for _ in range(3):
+            answer = client.medical_exemption_search(
+                models.MedicalExemptionSearchRequest(number="01085")
+            )
+            assert answer.status.code == "SUCCESS"
+
+
 def test_over_the_limit_chunked_over_http(e2e_url: str) -> None:
     """Without Content-Length (chunked), the limit holds as the body is read."""
     body = over_limit(E2E_LIMIT)
