@@ -322,7 +322,7 @@ def test_hostile_over_http(
         assert_untouched(canary)
         if case.expect == "413":
             # gunicorn drops the connection after a 413 whose unread body is over 64 KiB (see
-            # test_connection_is_reusable_after_a_large_413): the next request goes on a new one.
+            # test_the_generated_client_recovers_after_a_large_413): so a new connection.
             http.close()
             after = httpx.post(e2e_url, content=ORIGINAL, headers={"Content-Type": "text/xml"})
         else:
