@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -57,12 +59,19 @@ class SearchService(Servicer):
     """Finds exemptions and answers with their status and, while up to date, their certificates.
 
     Certificates are rendered once per record version and layout, stored, and reused: a repeated
-    search renders nothing.
+    search renders nothing. A worker also keeps the most recently served ones in memory, keyed by
+    the record's version as just read from the database, so a changed record can never be
+    answered with an old certificate; nothing another worker needs lives only here.
     """
 
     store: Store
     render: Renderer
     clock: Callable[[], date] = today
+    cache_size: int = 256
+    _cache: OrderedDict[tuple[str, int, str], bytes] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def medical_exemption_search(
         self, request: models.MedicalExemptionSearchRequest, context: RequestContext
@@ -108,11 +117,20 @@ class SearchService(Servicer):
 
     def certificate(self, record: Record, layout: Layout) -> bytes:
         """The stored PDF of this record version, rendered and stored first if there is none."""
-        stored = self.store.stored_certificate(record.number, record.version, layout.value)
-        if stored is not None:
-            return stored
-        pdf = self.render(record, layout)
-        self.store.store_certificate(record.number, record.version, layout.value, pdf)
+        key = (record.number, record.version, layout.value)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        pdf = self.store.stored_certificate(record.number, record.version, layout.value)
+        if pdf is None:
+            pdf = self.render(record, layout)
+            self.store.store_certificate(record.number, record.version, layout.value, pdf)
+        with self._lock:
+            self._cache[key] = pdf
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return pdf
 
 

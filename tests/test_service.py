@@ -163,3 +163,26 @@ def test_certificates_are_rendered_once_per_record_version() -> None:
 @pytest.mark.parametrize("value", ["  01085 ", "01085\n"])
 def test_values_are_trimmed(value: str) -> None:
     assert search(service([BASE])[0], number=value).status.code == "SUCCESS"
+
+
+def test_a_worker_serves_recent_certificates_from_memory_by_record_version() -> None:
+    svc, rendered = service([BASE])
+    store = svc.store
+    assert isinstance(store, MemoryStore)
+    search(svc, number="01085")
+    store.pdfs.clear()  # the database no longer has them: the worker's memory answers
+    assert (
+        search(svc, number="01085").medical_exemption_list[0].certificate
+        == b"%PDF 01085 electronic"
+    )
+    store.records[0] = replace(BASE, version=2)  # a changed record is never answered from memory
+    search(svc, number="01085")
+    assert rendered[2:] == ["01085/2/electronic", "01085/2/printable"]
+
+
+def test_the_memory_is_bounded() -> None:
+    svc, _ = service([replace(BASE, number=f"{n:05d}") for n in range(10)])
+    svc.cache_size = 4
+    for n in range(10):
+        search(svc, number=f"{n:05d}")
+    assert len(svc._cache) == 4
