@@ -59,6 +59,7 @@ from exemptions.certificates.render import Layout, render
 from exemptions.certificates.tokens import verification_url
 from exemptions.iin import check_digit
 from exemptions.records import Contraindication, Procedure, Record
+from exemptions.service import SearchService
 from exemptions.storage import Registry, create_engine, display, upgrade
 from exemptions.storage.dictionaries import STATELESS
 from exemptions.storage.dictionaries import load as load_dictionary
@@ -137,8 +138,12 @@ class Database:
     site: Site
 
     def clear_certificates(self) -> None:
+        """No certificate anywhere: neither stored nor in the worker's memory."""
         with self.engine.begin() as connection:
             connection.execute(delete(CertificateRow))
+        servicer = getattr(self.site.soap, "servicer", None)
+        if isinstance(servicer, SearchService):
+            servicer.forget_certificates()
 
 
 def fresh_url(name: str, folder: Path, postgres: str | None, label: str) -> str:

@@ -115,6 +115,11 @@ class SearchService(Servicer):
             else None,
         )
 
+    def forget_certificates(self) -> None:
+        """Drop the certificates this worker keeps in memory (the stored ones stay)."""
+        with self._lock:
+            self._cache.clear()
+
     def certificate(self, record: Record, layout: Layout) -> bytes:
         """The stored PDF of this record version, rendered and stored first if there is none."""
         key = (record.number, record.version, layout.value)
