@@ -28,7 +28,6 @@ import importlib.metadata
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import timeit
@@ -49,6 +48,7 @@ from xsdata.formats.dataclass.serializers.config import SerializerConfig
 from xsdata.models.datatype import XmlDateTime
 
 import generated as g
+from bench.stats import Samples
 from generated import models
 from generated.xmlsafe import new_parser
 
@@ -547,26 +547,8 @@ def response_message(floor: LxmlFloor, xs: XsdataGeneric, zp: Zeep) -> Message:
 
 
 @dataclass(frozen=True, slots=True)
-class Timing:
+class Timing(Samples):
     contender: Contender
-    number: int
-    per_call: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.per_call)
-
-    @property
-    def best(self) -> float:
-        return min(self.per_call)
-
-    @property
-    def spread(self) -> float:
-        """The interquartile range over the median: how much the machine moved under this row."""
-        if len(self.per_call) < 2:
-            return 0.0
-        low, _, high = statistics.quantiles(self.per_call, n=4)
-        return (high - low) / self.median
 
 
 def verify(contender: Contender) -> None:
@@ -601,7 +583,10 @@ def measure(
         for offset in range(count):
             i = (round_ + offset) % count
             samples[i].append(timers[i].timeit(numbers[i]) / numbers[i])
-    return [Timing(c, n, tuple(s)) for c, n, s in zip(contenders, numbers, samples, strict=True)]
+    return [
+        Timing(number=n, seconds=tuple(s), contender=c)
+        for c, n, s in zip(contenders, numbers, samples, strict=True)
+    ]
 
 
 # --- the report ---------------------------------------------------------------------------------

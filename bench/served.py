@@ -59,6 +59,7 @@ from lxml import etree
 import generated as g
 from bench import service as sb
 from bench import spyne_peer
+from bench.stats import Samples
 from exemptions.app import Site
 from exemptions.storage import display
 from generated import models
@@ -211,7 +212,7 @@ def part_inprocess(
         for offset in range(len(keys)):
             key = keys[(round_ + offset) % len(keys)]
             seconds[key].append(sb.batch(runs[key], numbers[key]))
-    samples = {k: sb.Samples(numbers[k], tuple(v)) for k, v in seconds.items()}
+    samples = {k: Samples(numbers[k], tuple(v)) for k, v in seconds.items()}
     spyne_key = keys[2]
     spyne_median = samples[spyne_key].median
     lines = [
@@ -524,7 +525,7 @@ def part_generator(args: argparse.Namespace, folder: Path) -> str:
                     (out / path.name).read_bytes() == path.read_bytes(),
                     f"generate: {path.name} differs from generated/",
                 )
-    s = sb.Samples(1, tuple(seconds))
+    s = Samples(1, tuple(seconds))
     files = sum(1 for p in (ROOT / "generated").iterdir() if p.is_file())
     return "\n".join(
         [

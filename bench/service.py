@@ -36,7 +36,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 import generated as g
+from bench.stats import Samples
 from exemptions import demo
 from exemptions.app import Settings, Site, build_app
 from exemptions.certificates.render import Layout, render
@@ -265,28 +265,6 @@ def calibrate(run: Callable[[], object], min_time: float) -> int:
             if batch(run, number) * number >= min_time:
                 return number
         base *= 10
-
-
-@dataclass(frozen=True, slots=True)
-class Samples:
-    number: int  # calls per batch
-    seconds: tuple[float, ...]  # per call, one per round
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def best(self) -> float:
-        return min(self.seconds)
-
-    @property
-    def spread(self) -> float:
-        """The interquartile range over the median: how much the machine moved under this row."""
-        if len(self.seconds) < 2:
-            return 0.0
-        low, _, high = statistics.quantiles(self.seconds, n=4)
-        return (high - low) / self.median
 
 
 def ms(seconds: float) -> str:
