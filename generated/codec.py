@@ -321,9 +321,9 @@ def write_FoundMedicalExemption(obj: models.FoundMedicalExemption, el: _Element)
     if obj.revocation_reason is not None:
         _SE(el, "revocationReason").text = obj.revocation_reason
     if obj.certificate is not None:
-        _SE(el, "certificate").text = _values.base64_text(obj.certificate)
+        _values.set_base64(_SE(el, "certificate"), obj.certificate)
     if obj.printable_certificate is not None:
-        _SE(el, "printableCertificate").text = _values.base64_text(obj.printable_certificate)
+        _values.set_base64(_SE(el, "printableCertificate"), obj.printable_certificate)
 
 
 _TAGS_FoundMedicalExemption = (

@@ -29,7 +29,7 @@ from lxml import etree
 from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
 
-from . import codec, models
+from . import codec, models, xmlvalues
 from .xmlsafe import (
     MessageError,
     SerializationError,
@@ -192,19 +192,24 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
     body = _SE(root, clark(ns, "Body"))
     content = envelope.body
     try:
-        if isinstance(content, models.SendMessage):
-            codec.write_SendMessage(content, _SE(body, SEND_MESSAGE))
-        elif isinstance(content, models.SendMessageResponse):
-            codec.write_SendMessageResponse(content, _SE(body, SEND_MESSAGE_RESPONSE))
-        elif isinstance(content, SoapFault):
-            _write_fault(content, version, body)
-        else:
-            raise SerializationError(f"{type(content).__name__} is not an envelope body")
+        with xmlvalues.spliced_base64() as pending:
+            _write_body(content, version, body)
     except SerializationError:
         raise
     except (ValueError, TypeError) as exc:
         raise SerializationError(f"cannot serialize: {exc}") from None
-    return etree.tostring(root, encoding="utf-8")
+    return xmlvalues.tostring_spliced(root, pending)
+
+
+def _write_body(content: _AnyBody, version: SoapVersion, body: _Element) -> None:
+    if isinstance(content, models.SendMessage):
+        codec.write_SendMessage(content, _SE(body, SEND_MESSAGE))
+    elif isinstance(content, models.SendMessageResponse):
+        codec.write_SendMessageResponse(content, _SE(body, SEND_MESSAGE_RESPONSE))
+    elif isinstance(content, SoapFault):
+        _write_fault(content, version, body)
+    else:
+        raise SerializationError(f"{type(content).__name__} is not an envelope body")
 
 
 @contextmanager

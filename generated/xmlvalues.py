@@ -18,9 +18,15 @@ from __future__ import annotations
 
 import binascii
 import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 
 import pybase64
+from lxml import etree
+from lxml.etree import _Element
 from xsdata.formats.converter import converter
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 
@@ -196,9 +202,47 @@ def format_base64(value: bytes) -> str:
     return pybase64.b64encode_as_string(value)
 
 
-def base64_text(value: bytes) -> bytes:
-    """The base64 of `value` as ASCII bytes: lxml takes text as bytes at half the cost of a str."""
-    return pybase64.b64encode(value)
+# Certificates are most of an answer's bytes, and lxml checks and copies text on the way into a
+# tree and escapes it again on the way out. Base64 needs neither (its alphabet has nothing to
+# escape), so while a whole document is written under `spliced_base64()`, a long value is left in
+# the tree as a placeholder processing instruction and `tostring_spliced` puts the encoded bytes
+# in its place. The target is random per process, and the text of a value can never serialize
+# as a processing instruction (its `<` is escaped), so only our own placeholders are replaced.
+SPLICE_MIN_BYTES = 2048
+_SPLICE_TARGET = "medexempt-base64-" + secrets.token_hex(8)
+_PLACEHOLDER = re.compile(rb"<\?" + _SPLICE_TARGET.encode() + rb" ([0-9]+)\?>")
+_pending: ContextVar[list[bytes] | None] = ContextVar("medexempt_pending_base64", default=None)
+
+
+def set_base64(el: _Element, value: bytes) -> None:
+    """Make the base64 of `value` the text of `el` (as ASCII bytes, which lxml takes at half the
+    cost of a str); a long value under `spliced_base64` is spliced in later instead."""
+    encoded = pybase64.b64encode(value)
+    pending = _pending.get()
+    if pending is None or len(encoded) < SPLICE_MIN_BYTES:
+        el.text = encoded
+        return
+    el.append(etree.PI(_SPLICE_TARGET, str(len(pending))))
+    pending.append(encoded)
+
+
+@contextmanager
+def spliced_base64() -> Iterator[list[bytes]]:
+    """Within: long base64 values wait to be spliced in by `tostring_spliced`, in this list."""
+    pending: list[bytes] = []
+    token = _pending.set(pending)
+    try:
+        yield pending
+    finally:
+        _pending.reset(token)
+
+
+def tostring_spliced(root: _Element, pending: list[bytes]) -> bytes:
+    """The UTF-8 bytes of `root` (no declaration) with the waiting base64 values in place."""
+    data: bytes = etree.tostring(root, encoding="utf-8")
+    if not pending:
+        return data
+    return _PLACEHOLDER.sub(lambda match: pending[int(match[1])], data)
 
 
 def parse_hex(text: str) -> bytes:

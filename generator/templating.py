@@ -117,5 +117,5 @@ def write_stmt(field: Field, value: str) -> str:
     if field.kind is Kind.ANY:
         return f"write_any({value}, el, {tag})"
     if field.value == "base64":
-        return f"_SE(el, {tag}).text = _values.base64_text({value})"
+        return f"_values.set_base64(_SE(el, {tag}), {value})"
     return f"_SE(el, {tag}).text = {format_expr(field, value)}"
