@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 
 ENV_VAR = "MEDEXEMPT_DB"
 DEFAULT_URL = "sqlite:///medexempt.db"
+# A pooled connection idle this long is pinged before use: one that has just served a request is
+# not (a ping is a round trip to the server, as costly as the query it would precede).
+PING_IDLE_AFTER = 10.0
+_LAST_USED = "medexempt_last_used"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -44,12 +50,21 @@ if not any(isinstance(f, _NoResultRows) for f in _ENGINE_LOGGER.filters):
     _ENGINE_LOGGER.addFilter(_NoResultRows())
 
 
-def create_engine(url: str | URL, **options: Any) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys enforced and a write-ahead log for readers."""
+def create_engine(
+    url: str | URL, *, ping_idle_after: float | None = None, **options: Any
+) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys enforced and a write-ahead log for readers.
+
+    With `ping_idle_after` (seconds), a pooled connection that has been idle that long is pinged
+    when checked out, and replaced if the server has dropped it (SQLAlchemy's `pool_pre_ping`,
+    but sparing the round trip for connections in steady use).
+    """
     parsed = normalize(url)
     # Statement parameters are IINs, passport numbers and names: never in logs or error messages.
     options.setdefault("hide_parameters", True)
     engine = sqlalchemy.create_engine(parsed, **options)
+    if ping_idle_after is not None:
+        _ping_when_idle(engine, ping_idle_after)
     if parsed.get_backend_name() == "sqlite":
         in_memory = parsed.database in (None, "", ":memory:")
         event.listen(engine, "connect", _sqlite_pragmas(wal=not in_memory))
@@ -68,3 +83,20 @@ def _sqlite_pragmas(*, wal: bool) -> Any:
             cursor.close()
 
     return on_connect
+
+
+def _ping_when_idle(engine: Engine, after: float) -> None:
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is None or time.monotonic() - last < after:
+            return  # just connected, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool then discards it and connects afresh
+            raise DisconnectionError("a pooled connection was dropped by the server") from exc
+
+    event.listen(engine, "checkin", on_checkin)
+    event.listen(engine, "checkout", on_checkout)

@@ -1,18 +1,24 @@
 """The registry: records, dictionaries and stored certificates, read and written as values.
 
 What leaves this class is a frozen `Record` or `Procedure` (or bytes), never an ORM object.
+
+The reads a search makes are on its hot path, so they are Core statements built once (one per
+combination of criteria) with bound parameters: SQLAlchemy compiles each once and caches it, and
+no ORM identity map or unit of work is set up per request. They run in autocommit, a single
+statement each, so a pooled PostgreSQL connection goes back without a ROLLBACK round trip; a
+read on a connection the server dropped is retried once on a fresh one. Writes keep ORM sessions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, text, update
+from sqlalchemy import Row, Select, bindparam, delete, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exemptions.records import Contraindication, Procedure, Record
@@ -28,11 +34,41 @@ class AlreadyRevokedError(ValueError):
     """The record was revoked before; a revocation is final."""
 
 
-def to_procedure(row: ProcedureRow) -> Procedure:
-    return Procedure(code=row.code, name_ru=row.name_ru, name_kk=row.name_kk)
+_EXEMPTION = ExemptionRow.__table__.c
+_PROCEDURE = ProcedureRow.__table__.c
+_CRITERIA = ("number", "iin", "passport_number", "citizenship_code")
 
 
-def to_record(row: ExemptionRow, procedure: ProcedureRow) -> Record:
+def _records_where(given: Sequence[str]) -> Select[Any]:
+    """The search for records matching the `given` criteria (bound by name), newest first."""
+    return (
+        select(*_EXEMPTION, _PROCEDURE.name_ru.label("p_ru"), _PROCEDURE.name_kk.label("p_kk"))
+        .join_from(ExemptionRow.__table__, ProcedureRow.__table__)
+        .where(*(_EXEMPTION[name] == bindparam(name) for name in given))
+        .order_by(_EXEMPTION.issue_date.desc(), _EXEMPTION.number)
+    )
+
+
+# One statement per combination of criteria, in the order of _CRITERIA.
+_SEARCHES: dict[tuple[str, ...], Select[Any]] = {}
+_CITIZENSHIP_EXISTS = select(exists().where(CitizenshipRow.code == bindparam("code")))
+_PROCEDURE_BY_CODE = select(*_PROCEDURE).where(_PROCEDURE.code == bindparam("code"))
+_STORED_PDF = select(CertificateRow.pdf).where(
+    CertificateRow.number == bindparam("number"),
+    CertificateRow.layout == bindparam("layout"),
+    CertificateRow.version == bindparam("version"),
+)
+
+
+def _search_statement(given: tuple[str, ...]) -> Select[Any]:
+    statement = _SEARCHES.get(given)
+    if statement is None:  # a benign race: two threads may build the same statement once
+        statement = _SEARCHES[given] = _records_where(given)
+    return statement
+
+
+def to_record(row: Row[Any]) -> Record:
+    """A row of `_records_where` as a Record."""
     return Record(
         number=row.number,
         iin=row.iin,
@@ -42,7 +78,7 @@ def to_record(row: ExemptionRow, procedure: ProcedureRow) -> Record:
         first_name=row.first_name,
         middle_name=row.middle_name,
         birth_date=row.birth_date,
-        procedure=to_procedure(procedure),
+        procedure=Procedure(code=row.procedure_code, name_ru=row.p_ru, name_kk=row.p_kk),
         contraindication=Contraindication(row.contraindication),
         end_date=row.end_date,
         issue_date=row.issue_date,
@@ -54,24 +90,24 @@ def to_record(row: ExemptionRow, procedure: ProcedureRow) -> Record:
     )
 
 
-def _joined() -> Select[ExemptionRow, ProcedureRow]:
-    return select(ExemptionRow, ProcedureRow).join(
-        ProcedureRow, ProcedureRow.code == ExemptionRow.procedure_code
-    )
-
-
 class Registry:
     """Records and certificates in one database; shareable between threads (a session per call)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # On PostgreSQL a read in autocommit returns its connection without a ROLLBACK round
+        # trip; on SQLite that rollback is cheap and switching the mode per checkout is not.
+        postgres = engine.dialect.name == "postgresql"
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else engine
+        )
 
     @classmethod
     def connect(cls, url: str) -> Registry:
         """A registry on its own engine for `url` (the schema must already be upgraded)."""
-        from .database import create_engine
+        from .database import PING_IDLE_AFTER, create_engine
 
-        return cls(create_engine(url, pool_pre_ping=True))
+        return cls(create_engine(url, ping_idle_after=PING_IDLE_AFTER))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -79,10 +115,21 @@ class Registry:
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
+    def _read(self, statement: Select[Any], parameters: Mapping[str, Any]) -> list[Row[Any]]:
+        """All rows of one read-only statement, in autocommit; retried once on a fresh
+        connection when the pooled one turns out to be dead (a restarted database server)."""
+        for attempt in (1, 2):
+            try:
+                with self._reader.connect() as connection:
+                    return list(connection.execute(statement, parameters))
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
+
     def by_number(self, number: str) -> Record | None:
-        with self._session() as session:
-            row = session.execute(_joined().where(ExemptionRow.number == number)).first()
-            return None if row is None else to_record(*row)
+        rows = self._read(_search_statement(("number",)), {"number": number})
+        return to_record(rows[0]) if rows else None
 
     def search(
         self,
@@ -92,40 +139,30 @@ class Registry:
         citizenship_code: str | None = None,
     ) -> list[Record]:
         """Records matching every criterion given (None = not given), newest issue date first."""
-        criteria = {
-            ExemptionRow.number: number,
-            ExemptionRow.iin: iin,
-            ExemptionRow.passport_number: passport_number,
-            ExemptionRow.citizenship_code: citizenship_code,
-        }
-        given = [column == value for column, value in criteria.items() if value is not None]
-        if not given:
+        values = (number, iin, passport_number, citizenship_code)
+        parameters = {k: v for k, v in zip(_CRITERIA, values, strict=True) if v is not None}
+        if not parameters:
             raise ValueError("search needs at least one criterion")
-        query = _joined().where(*given)
-        query = query.order_by(ExemptionRow.issue_date.desc(), ExemptionRow.number)
-        with self._session() as session:
-            return [to_record(*row) for row in session.execute(query)]
+        rows = self._read(_search_statement(tuple(parameters)), parameters)
+        return [to_record(row) for row in rows]
 
     def citizenship_exists(self, code: str) -> bool:
-        with self._session() as session:
-            query = select(exists().where(CitizenshipRow.code == code))
-            return bool(session.scalar(query))
+        return bool(self._read(_CITIZENSHIP_EXISTS, {"code": code})[0][0])
 
     def procedure(self, code: str) -> Procedure | None:
-        with self._session() as session:
-            row = session.get(ProcedureRow, code)
-            return None if row is None else to_procedure(row)
+        rows = self._read(_PROCEDURE_BY_CODE, {"code": code})
+        return (
+            Procedure(code=rows[0].code, name_ru=rows[0].name_ru, name_kk=rows[0].name_kk)
+            if rows
+            else None
+        )
 
     def stored_certificate(self, number: str, version: int, layout: str) -> bytes | None:
         """The PDF stored for this record version, or None (never stored, or the record changed)."""
         _check_layout(layout)
-        query = select(CertificateRow.pdf).where(
-            CertificateRow.number == number,
-            CertificateRow.layout == layout,
-            CertificateRow.version == version,
-        )
-        with self._session() as session:
-            return session.scalar(query)
+        parameters = {"number": number, "layout": layout, "version": version}
+        rows = self._read(_STORED_PDF, parameters)
+        return bytes(rows[0][0]) if rows else None
 
     def store_certificate(self, number: str, version: int, layout: str, pdf: bytes) -> None:
         """Keep a rendered PDF for this record version (layout: one of LAYOUTS); a no-op if the
