@@ -396,14 +396,20 @@ def run_wrk(wrk: str, url: str, script: Path, connections: int, seconds: int, wh
     done = subprocess.run(
         command, capture_output=True, text=True, check=False, timeout=seconds + 60
     )
-    match = re.search(r"^RESULT ((?:\d+ ?){10})$", done.stdout, re.MULTILINE)
-    _require(done.returncode == 0 and match is not None, f"{where}: wrk failed: {done.stdout}")
+    _require(done.returncode == 0, f"{where}: wrk failed: {done.stdout}")
+    return parse_wrk(done.stdout, where)
+
+
+def parse_wrk(output: str, where: str) -> Cell:
+    """The cell `LUA`'s done() printed; any socket error or non-2xx answer stops the run."""
+    match = re.search(r"^RESULT ((?:\d+ ?){10})$", output, re.MULTILINE)
+    _require(match is not None, f"{where}: wrk printed no result: {output}")
     assert match is not None
     n, duration, size, connect, read, write, status, timeout, p50, p99 = map(
         int, match.group(1).split()
     )
     errors = connect + read + write + timeout
-    _require(errors == 0, f"{where}: {errors} socket errors (wrk: {done.stdout.strip()})")
+    _require(errors == 0, f"{where}: {errors} socket errors (wrk: {output.strip()})")
     _require(status == 0, f"{where}: {status} answers not 2xx/3xx")
     _require(n > 0, f"{where}: no request completed")
     return Cell(n, duration / 1e6, size, p50 / 1e6, p99 / 1e6)

@@ -8,10 +8,13 @@ linked through a personal value, `keyed_hash` gives a digest keyed by the server
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -57,13 +60,50 @@ class JsonLines(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["error"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)
 
 
+_listener: list[logging.handlers.QueueListener] = []
+
+
 def configure(level: str = "INFO") -> None:
-    """JSON lines on stderr for every logger, at `level`."""
+    """JSON lines on stderr for every logger, at `level`.
+
+    A request's thread only puts its record on a queue; one thread of the process formats and
+    writes them (the standard library's QueueHandler and QueueListener), so serving never waits
+    for the log's file or for another thread holding its lock. Call it in each process (a server
+    worker after the fork): the writing thread does not survive a fork. It drains at exit.
+    """
+    stop()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler, respect_handler_level=True)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_Enqueue(records)]
     root.setLevel(level.upper())
+    listener.start()
+    _listener.append(listener)
+
+
+def stop() -> None:
+    """Write what is queued and stop the writing thread (at exit, and before configuring anew)."""
+    while _listener:
+        _listener.pop().stop()
+
+
+atexit.register(stop)
+
+
+class _Enqueue(logging.handlers.QueueHandler):
+    """Queues the record as it is: the formatter runs on the writing thread, with `fields` and
+    the exception intact (the base class would format it here and drop its arguments)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if record.exc_info and not record.exc_text:
+            # The traceback object must not outlive this thread's frame: keep it as text.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record

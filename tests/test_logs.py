@@ -110,3 +110,41 @@ def test_keyed_hash_correlates_without_revealing() -> None:
     assert keyed_hash("900101300017", b"k" * 32) == keyed_hash("900101300017", b"k" * 32)
     assert keyed_hash("900101300017", b"k" * 32) != keyed_hash("900101300017", b"j" * 32)
     assert "900101300017" not in keyed_hash("900101300017", b"k" * 32)
+
+
+def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    from datetime import UTC, datetime
+
+    from exemptions import logs
+    from generated.server import RequestLog
+
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    try:
+        before = set(threading.enumerate())
+        logs.configure("INFO")
+        assert len(set(threading.enumerate()) - before) == 1, "no writing thread was started"
+        for n in range(200):
+            logs.log_request(
+                RequestLog(datetime.now(UTC), 0.001, 200, "SUCCESS", message_id=f"m{n}")
+            )
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("medexempt.test").exception("failed %s", "here")
+        logging.getLogger("medexempt.test").debug("below the level")
+        logs.stop()  # what exit does: everything queued is written
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        logs.stop()
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    assert [line["messageId"] for line in lines[:200]] == [f"m{n}" for n in range(200)]
+    assert lines[200]["message"] == "failed here"
+    assert "RuntimeError: boom" in lines[200]["error"]
+    assert len(lines) == 201
