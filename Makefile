@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run generate check lint services test bench bench-smoke clean
+.PHONY: install run generate check lint services test bench bench-smoke bench-tools clean
 
 # Where the PostgreSQL tests connect; scripts/test-services.sh creates this user and database.
 export MEDEXEMPT_TEST_POSTGRES_URL ?= postgresql+psycopg://medexempt:medexempt@127.0.0.1:5432/medexempt_test
@@ -45,14 +45,17 @@ services:
 test: lint services
 	$(BIN)/pytest
 
-## Benchmarks beside their peers; reports in bench/results/. `bench-smoke` runs each briefly (CI).
-bench: install services
-	$(BIN)/python -m bench.codecs --out bench/results/codecs.md
-	$(BIN)/python -m bench.service --postgres $(MEDEXEMPT_TEST_POSTGRES_URL) --out bench/results/service.md
+## Benchmarks beside their peers, in one command; reports in bench/results/ (README.md lists them).
+## `bench-smoke` runs every part briefly, every answer still checked (CI), into build/bench-smoke/.
+bench: install services bench-tools
+	$(BIN)/python -m bench --postgres $(MEDEXEMPT_TEST_POSTGRES_URL)
 
-bench-smoke: install services
-	$(BIN)/python -m bench.codecs --quick > /dev/null
-	$(BIN)/python -m bench.service --quick --postgres $(MEDEXEMPT_TEST_POSTGRES_URL) > /dev/null
+bench-smoke: install services bench-tools
+	$(BIN)/python -m bench --quick --postgres $(MEDEXEMPT_TEST_POSTGRES_URL) --out-dir build/bench-smoke > /dev/null
+
+## The load generator the served benchmark drives (wrk, Debian's package).
+bench-tools:
+	bash scripts/bench-tools.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
