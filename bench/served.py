@@ -623,8 +623,9 @@ NOTES = """\
   the envelope, authenticate the sender (scrypt hash, verified once and remembered), dispatch,
   write the answer with both PDFs in base64.
 - **ours: whole reference site**: `exemptions.app.build_app` on SQLite with the demo data and the
-  certificates already stored (replay window off, as in the demo): the same plus the database
-  lookups, the stored certificates fetched, the request log line.
+  certificates already stored (replay window off, as in the demo): the same plus the search
+  query, the rules and statuses, the certificates (stored in the database, kept in the worker's
+  memory by record version after the first fetch), the request log line.
 - **spyne**: `bench/spyne_peer.py`, a spyne `Application` with one wrapped `SendMessage` operation
   of the same shape (request number in; response status and one exemption with its procedure and
   both certificates as `ByteArray` out), `Soap11(validator=None)` in, `Soap11()` out, served by
