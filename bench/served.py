@@ -77,6 +77,10 @@ QUICK_REPEATS = 3
 QUICK_SECONDS = 2
 FLOOR_ENV = "BENCH_FLOOR_BODY"
 FOUND, NOT_FOUND, FLOOR = "found", "NOT_FOUND", "floor"
+CERTIFICATES_ENV = "BENCH_CERTIFICATES"  # the two PDFs' files, joined by os.pathsep
+# The peers over HTTP, under the floor's gunicorn settings: no database, a fixed found answer.
+SKELETON = "generated server, fixed Servicer"
+SPYNE = "spyne 2.14, fixed answer"
 
 DESCRIPTION = "The served path: in-process vs spyne, over HTTP vs a fixed-answer floor."
 
@@ -103,6 +107,41 @@ def floor_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
         [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+_peers: dict[str, WsgiApp] = {}
+
+
+def _certificate_files() -> tuple[bytes, bytes]:
+    first, second = os.environ[CERTIFICATES_ENV].split(os.pathsep)
+    return Path(first).read_bytes(), Path(second).read_bytes()
+
+
+def _healthz(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+    return [b"ok\n"]
+
+
+def skeleton_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """`generated.server.make_app` with `FixedSearch` (certificates from env BENCH_CERTIFICATES)."""
+    if environ.get("PATH_INFO") == "/healthz":
+        return _healthz(start_response)
+    app = _peers.get(SKELETON)
+    if app is None:
+        config = ServerConfig(senders={SENDER: hash_password(PASSWORD)}, max_message_age=None)
+        app = _peers[SKELETON] = cast(WsgiApp, make_app(FixedSearch(*_certificate_files()), config))
+    return app(environ, start_response)
+
+
+def spyne_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """`bench.spyne_peer`'s application (certificates from env BENCH_CERTIFICATES)."""
+    if environ.get("PATH_INFO") == "/healthz":
+        return _healthz(start_response)
+    app = _peers.get(SPYNE)
+    if app is None:
+        app = _peers[SPYNE] = spyne_peer.make_app(*_certificate_files(), {SENDER: PASSWORD})[0]
+    environ.setdefault("HTTP_SOAPACTION", '""')
+    return app(environ, start_response)
 
 
 # --- 1. in-process -------------------------------------------------------------------------------
@@ -307,18 +346,29 @@ def start_service(name: str, db_url: str, folder: Path) -> Server:
 
 
 def start_floor(body_file: Path, folder: Path) -> Server:
+    return start_gunicorn("floor", "bench.served:floor_app", {FLOOR_ENV: str(body_file)}, folder)
+
+
+def start_peer(name: str, app: str, certificates: tuple[bytes, bytes], folder: Path) -> Server:
+    files = [folder / f"{name[:5]}-{i}.pdf" for i in (1, 2)]
+    for file, pdf in zip(files, certificates, strict=True):
+        file.write_bytes(pdf)
+    return start_gunicorn(name, app, {CERTIFICATES_ENV: os.pathsep.join(map(str, files))}, folder)
+
+
+def start_gunicorn(name: str, app: str, extra_env: dict[str, str], folder: Path) -> Server:
+    """gunicorn serving `app` with the settings `medexempt serve` uses (gthread × 4 threads)."""
     port = free_port()
-    sub = folder / "floor"
+    sub = folder / re.sub(r"[^a-z0-9]+", "-", name.lower())
     sub.mkdir()
-    env = _env()
-    env[FLOOR_ENV] = str(body_file)
+    env = _env() | extra_env
     command = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
         "--workers", str(WORKERS), "--worker-class", "gthread", "--threads", "4",
         "--timeout", "60", "--graceful-timeout", "20", "--no-control-socket",
-        "--error-logfile", "-", "bench.served:floor_app",
+        "--error-logfile", "-", app,
     ]  # fmt: skip
-    return start("floor", command, sub, env, port)
+    return start(name, command, sub, env, port)
 
 
 def http_post(url: str, body: bytes) -> tuple[int, bytes]:
@@ -418,6 +468,7 @@ def parse_wrk(output: str, where: str) -> Cell:
 def part_http(
     services: dict[str, Server],
     floor: Server,
+    peers: dict[str, tuple[Server, Callable[[bytes, str], None]]],
     bodies: dict[str, Path],
     certificates: dict[str, tuple[bytes, bytes]],
     floor_bytes: bytes,
@@ -449,6 +500,8 @@ def part_http(
         targets[(db, NOT_FOUND)] = (
             server.url, scripts[NOT_FOUND], missing_body, checker(db, NOT_FOUND),
         )  # fmt: skip
+    for name, (server, check) in peers.items():
+        targets[(name, FOUND)] = (server.url, scripts[FOUND], found_body, check)
     targets[(FLOOR, FOUND)] = (floor.url, scripts[FOUND], found_body, floor_check)
     for pair in targets:
         for c in CONCURRENCY:
@@ -478,13 +531,16 @@ def part_http(
         f"`python -m exemptions serve --demo --workers {WORKERS}` (gunicorn, gthread × 4 threads, "
         "JSON request logs at info into a file); the floor is the same gunicorn settings serving "
         f"`bench.served:floor_app`, a fixed {len(floor_bytes):,}-byte answer (a real 01085 answer "
-        f"captured once). `wrk` in its own process, {seconds} s per cell, {repeats} round(s), "
+        "captured once). With the same settings, and no database, for reference: "
+        f"`bench.served:skeleton_app` ({SKELETON}: the in-process row's app) and "
+        f"`bench.served:spyne_app` ({SPYNE}: the in-process spyne peer). "
+        f"`wrk` in its own process, {seconds} s per cell, {repeats} round(s), "
         "cells interleaved in rotating order; medians over the rounds. Found: the original's "
         f"request (01085, certificates stored by a warm-up); NOT_FOUND: the same with number "
         f"{MISSING}. {total:,} requests in all: zero socket errors, zero non-2xx answers, and "
         "every sampled answer checked (before timing and after every cell).",
         "",
-        "| database | search | concurrency | requests/s (median) | p50 ms | p99 ms "
+        "| server (database) | search | concurrency | requests/s (median) | p50 ms | p99 ms "
         "| floor / this (throughput) |",
         "|---|---|--:|--:|--:|--:|--:|",
     ]
@@ -600,13 +656,20 @@ def targets_section(
         verdict = "met" if ratio >= 3 else "**NOT met**"
         lines.append(f"- in-process ≥ 3× faster than spyne, {key}: {ratio:,.1f}× — {verdict}")
     for (target, kind, c), ratio in http.items():
-        if kind != FOUND or target == FLOOR:
+        if kind != FOUND or target in (FLOOR, SKELETON, SPYNE):
             continue
         verdict = "met" if ratio <= 2 else "**NOT met**"
         lines.append(
             f"- served found search within 2× of the floor, {target}, concurrency {c}: "
             f"{ratio:,.2f}× — {verdict}"
         )
+    for peer in (SKELETON, SPYNE):
+        shown = [f"{http[(peer, FOUND, c)]:,.2f}×" for c in CONCURRENCY if (peer, FOUND, c) in http]
+        if shown:
+            lines.append(
+                f"- for reference, no database: {peer}, floor / this at concurrency "
+                f"{'/'.join(map(str, CONCURRENCY))}: {' / '.join(shown)}"
+            )
     lines.append(
         "- no error and no mismatched response at any concurrency: met (the run stops otherwise)"
     )
@@ -681,6 +744,7 @@ def run(args: argparse.Namespace) -> str:
             urls[sb.POSTGRES] = postgres
         servers: dict[str, Server] = {}
         floor: Server | None = None
+        peers: dict[str, tuple[Server, Callable[[bytes, str], None]]] = {}
         try:
             served_certificates: dict[str, tuple[bytes, bytes]] = {}
             captured = b""
@@ -698,12 +762,22 @@ def run(args: argparse.Namespace) -> str:
             floor_file = folder / "floor-answer.xml"
             floor_file.write_bytes(captured)
             floor = start_floor(floor_file, folder)
+            fixed = served_certificates[sb.SQLITE]
+            peers[SKELETON] = (
+                start_peer(SKELETON, "bench.served:skeleton_app", fixed, folder),
+                lambda content, where: check_found(content, fixed, where),
+            )
+            peers[SPYNE] = (
+                start_peer(SPYNE, "bench.served:spyne_app", fixed, folder),
+                lambda content, where: check_spyne(sb.Answer("200 OK", {}, content), fixed),
+            )
             text, http = part_http(
-                servers, floor, bodies, served_certificates, captured, args, folder
+                servers, floor, peers, bodies, served_certificates, captured, args, folder
             )
             sections.append(text)
         finally:
-            for server in [*servers.values(), *([floor] if floor else [])]:
+            started = [*servers.values(), *([floor] if floor else [])]
+            for server in [*started, *(peer for peer, _ in peers.values())]:
                 server.stop()
         sections.append(certs)
         print("timing the generator ...", file=sys.stderr, flush=True)
