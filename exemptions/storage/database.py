@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 ENV_VAR = "MEDEXEMPT_DB"
 DEFAULT_URL = "sqlite:///medexempt.db"
@@ -18,6 +19,7 @@ DEFAULT_URL = "sqlite:///medexempt.db"
 # not (a ping is a round trip to the server, as costly as the query it would precede).
 PING_IDLE_AFTER = 10.0
 _LAST_USED = "medexempt_last_used"
+_T = TypeVar("_T")
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -100,3 +102,28 @@ def _ping_when_idle(engine: Engine, after: float) -> None:
 
     event.listen(engine, "checkin", on_checkin)
     event.listen(engine, "checkout", on_checkout)
+
+
+def in_transaction(engine: Engine, work: Callable[[Connection], _T]) -> _T:
+    """`work` in one transaction, committed.
+
+    When the pooled connection turns out to be dead while `work` runs (the server restarted or
+    dropped it), nothing was committed, so `work` runs once more on a fresh connection. A failure
+    at COMMIT is never retried: the commit may have happened.
+    """
+    for attempt in (1, 2):
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                result = work(connection)
+            except DBAPIError as exc:
+                transaction.rollback()
+                if attempt == 1 and exc.connection_invalidated:
+                    continue
+                raise
+            except BaseException:
+                transaction.rollback()
+                raise
+            transaction.commit()
+            return result
+    raise AssertionError("unreachable")

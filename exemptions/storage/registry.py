@@ -6,7 +6,8 @@ The reads a search makes are on its hot path, so they are Core statements built 
 combination of criteria) with bound parameters: SQLAlchemy compiles each once and caches it, and
 no ORM identity map or unit of work is set up per request. They run in autocommit, a single
 statement each, so a pooled PostgreSQL connection goes back without a ROLLBACK round trip; a
-read on a connection the server dropped is retried once on a fresh one. Writes keep ORM sessions.
+read on a connection the server dropped is retried once on a fresh one; so is a write, when the
+connection is found dead before its COMMIT (`database.in_transaction`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, delete, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from exemptions.records import Contraindication, Procedure, Record
 
+from .database import in_transaction
 from .models import LAYOUTS, CertificateRow, CitizenshipRow, ExemptionRow, ProcedureRow
 
 
@@ -112,9 +113,6 @@ class Registry:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
     def _read(self, statement: Select[Any], parameters: Mapping[str, Any]) -> list[Row[Any]]:
         """All rows of one read-only statement, in autocommit; retried once on a fresh
         connection when the pooled one turns out to be dead (a restarted database server)."""
@@ -168,14 +166,17 @@ class Registry:
         """Keep a rendered PDF for this record version (layout: one of LAYOUTS); a no-op if the
         record has moved on to a newer version meanwhile."""
         _check_layout(layout)
-        with self._session() as session, session.begin():
-            current = session.scalar(
-                select(ExemptionRow.version).where(ExemptionRow.number == number)
+        dialect = self.engine.dialect.name
+
+        def store(connection: Connection) -> None:
+            current = connection.scalar(
+                select(_EXEMPTION.version).where(_EXEMPTION.number == number)
             )
-            if current != version:
-                return
-            values = {"number": number, "layout": layout, "version": version, "pdf": pdf}
-            session.execute(_upsert_certificate(self.engine.dialect.name, values))
+            if current == version:
+                values = {"number": number, "layout": layout, "version": version, "pdf": pdf}
+                connection.execute(_upsert_certificate(dialect, values))
+
+        in_transaction(self.engine, store)
 
     def revoke(self, number: str, reason: str, at: datetime | None = None) -> Record:
         """Revoke at `at` (timezone-aware; default now): bumps the version, drops stored PDFs."""
@@ -185,25 +186,27 @@ class Registry:
         at = datetime.now(UTC) if at is None else at
         if at.tzinfo is None:
             raise ValueError("the revocation time needs an offset")
-        with self._session() as session, session.begin():
-            row = session.execute(
-                select(ExemptionRow).where(ExemptionRow.number == number).with_for_update()
-            ).scalar_one_or_none()
+
+        def revoke(connection: Connection) -> None:
+            row = connection.execute(
+                select(_EXEMPTION.id, _EXEMPTION.revoked_at)
+                .where(_EXEMPTION.number == number)
+                .with_for_update()
+            ).first()
             if row is None:
                 raise UnknownNumberError(number)
             if row.revoked_at is not None:
                 raise AlreadyRevokedError(f"{number} was revoked at {row.revoked_at.isoformat()}")
-            session.execute(
+            connection.execute(
                 update(ExemptionRow)
-                .where(ExemptionRow.id == row.id)
-                .values(
-                    revoked_at=at,
-                    revocation_reason=reason,
-                    version=ExemptionRow.version + 1,
-                )
-                .execution_options(synchronize_session=False)
+                .where(_EXEMPTION.id == row.id)
+                .values(revoked_at=at, revocation_reason=reason, version=_EXEMPTION.version + 1)
             )
-            session.execute(delete(CertificateRow).where(CertificateRow.number == number))
+            connection.execute(
+                delete(CertificateRow).where(CertificateRow.__table__.c.number == number)
+            )
+
+        in_transaction(self.engine, revoke)
         revoked = self.by_number(number)
         assert revoked is not None
         return revoked

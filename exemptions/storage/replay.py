@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from .database import in_transaction
 from .models import SeenMessageRow
 
 _PURGE_EVERY = 1000
@@ -29,8 +30,9 @@ class SeenMessages:
         now = datetime.now(UTC)
         row = {"sender_id": sender_id[:200], "message_id": message_id[:200], "expires": expires}
         try:
-            with self.engine.begin() as connection:
-                connection.execute(insert(SeenMessageRow), row)
+            in_transaction(
+                self.engine, lambda connection: connection.execute(insert(SeenMessageRow), row)
+            )
         except IntegrityError:
             return self._reuse_if_expired(row, now)
         if next(self._inserts) % _PURGE_EVERY == 0:
@@ -42,21 +44,17 @@ class SeenMessages:
         key = (SeenMessageRow.sender_id == row["sender_id"]) & (
             SeenMessageRow.message_id == row["message_id"]
         )
-        with self.engine.begin() as connection:
-            renewed = connection.execute(
-                update(SeenMessageRow)
-                .where(key & (SeenMessageRow.expires < now))
-                .values(expires=row["expires"])
-            )
-            return renewed.rowcount == 1
+        renew = (
+            update(SeenMessageRow)
+            .where(key & (SeenMessageRow.expires < now))
+            .values(expires=row["expires"])
+        )
+        return in_transaction(self.engine, lambda c: c.execute(renew).rowcount == 1)
 
     def purge(self, now: datetime | None = None) -> int:
         """Forget the pairs whose window has passed; the number forgotten."""
-        with self.engine.begin() as connection:
-            done = connection.execute(
-                delete(SeenMessageRow).where(SeenMessageRow.expires < (now or datetime.now(UTC)))
-            )
-            return done.rowcount
+        expired = delete(SeenMessageRow).where(SeenMessageRow.expires < (now or datetime.now(UTC)))
+        return in_transaction(self.engine, lambda c: c.execute(expired).rowcount)
 
     def count(self) -> int:
         with self.engine.connect() as connection:

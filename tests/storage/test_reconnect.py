@@ -1,10 +1,12 @@
 """A database server that drops the service's pooled connections (a restart, a failover, an idle
-timeout) costs no failed search: a dead connection is replaced and the read is retried once."""
+timeout) costs no failed request: a dead connection is replaced, and a read, or a write that had
+not reached its COMMIT, is run once more on a fresh one."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from exemptions.storage import Registry, create_engine, upgrade
 from exemptions.storage.importer import import_file
+from exemptions.storage.replay import SeenMessages
 from tests.databases import postgres_url
 
 from .rows import row, write_jsonl
@@ -108,5 +111,26 @@ def test_a_connection_in_steady_use_is_not_pinged(url: str) -> None:
         for _ in range(5):
             assert registry.by_number("00001") is not None
         assert pings == []
+    finally:
+        engine.dispose()
+
+
+def test_writes_after_the_server_dropped_their_connection_succeed(url: str) -> None:
+    # In steady use: no ping would catch the dead connections, the write retries by itself.
+    engine = create_engine(
+        url, ping_idle_after=60.0, connect_args={"application_name": "medexempt-write-test"}
+    )
+    try:
+        registry, seen = Registry(engine), SeenMessages(engine)
+        expires = datetime.now(UTC) + timedelta(minutes=5)
+        assert seen.first_seen("mis", "m-1", expires)
+        assert drop_connections_of(url, "medexempt-write-test") >= 1
+        assert seen.first_seen("mis", "m-2", expires)
+        assert not seen.first_seen("mis", "m-2", expires)  # the retry did not insert it twice
+        assert drop_connections_of(url, "medexempt-write-test") >= 1
+        registry.store_certificate("00001", 1, "electronic", b"%PDF-1.7 stored")
+        assert registry.stored_certificate("00001", 1, "electronic") == b"%PDF-1.7 stored"
+        assert drop_connections_of(url, "medexempt-write-test") >= 1
+        assert registry.revoke("00001", "after a restart").version == 2
     finally:
         engine.dispose()
