@@ -9,6 +9,7 @@ linked through a personal value, `keyed_hash` gives a digest keyed by the server
 from __future__ import annotations
 
 import atexit
+import copy
 import hashlib
 import hmac
 import json
@@ -65,7 +66,7 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-_listener: list[logging.handlers.QueueListener] = []
+_listener: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
 
 
 def configure(level: str = "INFO") -> None:
@@ -74,7 +75,8 @@ def configure(level: str = "INFO") -> None:
     A request's thread only puts its record on a queue; one thread of the process formats and
     writes them (the standard library's QueueHandler and QueueListener), so serving never waits
     for the log's file or for another thread holding its lock. Call it in each process (a server
-    worker after the fork): the writing thread does not survive a fork. It drains at exit.
+    worker after the fork): the writing thread does not survive a fork. At exit it drains, and
+    from then on records are written directly.
     """
     stop()
     handler = logging.StreamHandler(sys.stderr)
@@ -85,25 +87,39 @@ def configure(level: str = "INFO") -> None:
     root.handlers[:] = [_Enqueue(records)]
     root.setLevel(level.upper())
     listener.start()
-    _listener.append(listener)
+    _listener.append((listener, handler))
 
 
 def stop() -> None:
-    """Write what is queued and stop the writing thread (at exit, and before configuring anew)."""
+    """Write what is queued, stop the writing thread and write directly from now on (at exit,
+    and before configuring anew)."""
+    root = logging.getLogger()
     while _listener:
-        _listener.pop().stop()
+        listener, handler = _listener.pop()
+        listener.stop()
+        if any(isinstance(h, _Enqueue) for h in root.handlers):
+            root.handlers[:] = [h for h in root.handlers if not isinstance(h, _Enqueue)] + [handler]
 
 
 atexit.register(stop)
 
 
 class _Enqueue(logging.handlers.QueueHandler):
-    """Queues the record as it is: the formatter runs on the writing thread, with `fields` and
-    the exception intact (the base class would format it here and drop its arguments)."""
+    """Queues a copy of the record with its message and fields fixed as they are now (a caller
+    may change its arguments afterwards, and they are not the writing thread's to read); the
+    JSON formatting runs on the writing thread. Other handlers keep the record untouched."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        if record.exc_info and not record.exc_text:
-            # The traceback object must not outlive this thread's frame: keep it as text.
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-        return record
+        queued = copy.copy(record)
+        queued.msg = record.getMessage()
+        queued.args = None
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            queued.fields = dict(fields)
+        if record.exc_info:
+            # The traceback must not outlive this thread's frames: it travels as text.
+            queued.exc_text = record.exc_text or logging.Formatter().formatException(
+                record.exc_info
+            )
+            queued.exc_info = None
+        return queued

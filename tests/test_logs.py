@@ -133,12 +133,24 @@ def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
             logs.log_request(
                 RequestLog(datetime.now(UTC), 0.001, 200, "SUCCESS", message_id=f"m{n}")
             )
+        seen: list[logging.LogRecord] = []
+
+        class Other(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                seen.append(record)
+
+        root.addHandler(Other())  # another handler sees the record as it was logged
         try:
             raise RuntimeError("boom")
         except RuntimeError:
             logging.getLogger("medexempt.test").exception("failed %s", "here")
+        state = {"n": 1}
+        fields = {"n": 1}
+        logging.getLogger("medexempt.test").warning("state %s", state, extra={"fields": fields})
+        state["n"] = fields["n"] = 2  # changed after logging: the line keeps what was logged
         logging.getLogger("medexempt.test").debug("below the level")
         logs.stop()  # what exit does: everything queued is written
+        logging.getLogger("medexempt.test").warning("after the stop")  # written directly
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         logs.stop()
@@ -147,4 +159,7 @@ def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
     assert [line["messageId"] for line in lines[:200]] == [f"m{n}" for n in range(200)]
     assert lines[200]["message"] == "failed here"
     assert "RuntimeError: boom" in lines[200]["error"]
-    assert len(lines) == 201
+    assert lines[201]["message"] == "state {'n': 1}" and lines[201]["n"] == 1
+    assert lines[202]["message"] == "after the stop"
+    assert len(lines) == 203
+    assert seen[0].exc_info is not None and seen[1].args is state  # logging unpacks one mapping
