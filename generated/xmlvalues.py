@@ -30,6 +30,8 @@ from lxml.etree import _Element
 from xsdata.formats.converter import converter
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 
+from .xmlsafe import SerializationError
+
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -242,7 +244,16 @@ def tostring_spliced(root: _Element, pending: list[bytes]) -> bytes:
     data: bytes = etree.tostring(root, encoding="utf-8")
     if not pending:
         return data
-    return _PLACEHOLDER.sub(lambda match: pending[int(match[1])], data)
+    used: list[int] = []
+
+    def value(match: re.Match[bytes]) -> bytes:
+        used.append(int(match[1]))
+        return pending[used[-1]] if used[-1] < len(pending) else b""
+
+    spliced = _PLACEHOLDER.sub(value, data)
+    if used != list(range(len(pending))):  # only if a header block copied in mimics one
+        raise SerializationError("a placeholder of a base64 value was lost or repeated")
+    return spliced
 
 
 def parse_hex(text: str) -> bytes:

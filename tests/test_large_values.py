@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from lxml import etree
 
 import generated as g
@@ -100,3 +101,12 @@ def test_threads_writing_at_once_each_get_their_own_values() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(write_and_read, values)) == values
+
+
+def test_a_header_block_mimicking_a_placeholder_is_refused_not_spliced() -> None:
+    envelope = g.read_response(found(os.urandom(5000), os.urandom(5000)))
+    block = etree.Element("{urn:example:trace}Trace")
+    block.append(etree.PI(xmlvalues._SPLICE_TARGET, "0"))
+    envelope.header = (block,)
+    with pytest.raises(g.SerializationError, match="placeholder"):
+        g.write_envelope(envelope)
