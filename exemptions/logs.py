@@ -17,6 +17,7 @@ import logging
 import logging.handlers
 import queue
 import sys
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,19 +70,21 @@ class JsonLines(logging.Formatter):
 _listener: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
 
 
-def configure(level: str = "INFO") -> None:
+def configure(level: str = "INFO", queue_limit: int = 10_000) -> None:
     """JSON lines on stderr for every logger, at `level`.
 
     A request's thread only puts its record on a queue; one thread of the process formats and
     writes them (the standard library's QueueHandler and QueueListener), so serving never waits
     for the log's file or for another thread holding its lock. Call it in each process (a server
     worker after the fork): the writing thread does not survive a fork. At exit it drains, and
-    from then on records are written directly.
+    from then on records are written directly. When the output cannot keep up and `queue_limit`
+    records wait, further ones are dropped and counted, and a warning says how many once there is
+    room again: memory stays bounded and requests are never held.
     """
     stop()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    records: queue.Queue[logging.LogRecord] = queue.Queue(queue_limit)
     listener = logging.handlers.QueueListener(records, handler, respect_handler_level=True)
     root = logging.getLogger()
     root.handlers[:] = [_Enqueue(records)]
@@ -108,6 +111,37 @@ class _Enqueue(logging.handlers.QueueHandler):
     """Queues a copy of the record with its message and fields fixed as they are now (a caller
     may change its arguments afterwards, and they are not the writing thread's to read); the
     JSON formatting runs on the writing thread. Other handlers keep the record untouched."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(records)
+        self.records = records
+        self.dropped = 0
+        self._count = threading.Lock()
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            if self.dropped:
+                self._report_dropped()
+            self.records.put_nowait(record)
+        except queue.Full:
+            with self._count:
+                self.dropped += 1
+
+    def _report_dropped(self) -> None:
+        with self._count:
+            dropped, self.dropped = self.dropped, 0
+        if not dropped:
+            return
+        note = logging.LogRecord(
+            __name__, logging.WARNING, __file__, 0,
+            "%d log records were dropped: the log's output could not keep up", (dropped,), None,
+        )  # fmt: skip
+        try:
+            self.records.put_nowait(self.prepare(note))
+        except queue.Full:
+            with self._count:
+                self.dropped += dropped
+            raise
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         queued = copy.copy(record)

@@ -163,3 +163,40 @@ def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
     assert lines[202]["message"] == "after the stop"
     assert len(lines) == 203
     assert seen[0].exc_info is not None and seen[1].args is state  # logging unpacks one mapping
+
+
+def test_a_log_output_that_cannot_keep_up_drops_and_counts_and_never_holds_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from exemptions import logs
+
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    log = logging.getLogger("medexempt.test")
+    try:
+        logs.configure("INFO", queue_limit=5)
+        writer = logs._listener[0][1]
+        assert writer.lock is not None
+        with writer.lock:  # the output is stuck: the writing thread waits on it
+            started = time.monotonic()
+            for n in range(50):
+                log.warning("record %d", n)
+            assert time.monotonic() - started < 1.0  # the caller was never held
+        time.sleep(0.2)
+        log.warning("after")
+        logs.stop()
+        lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    finally:
+        logs.stop()
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    dropped = [m for m in lines if "dropped" in m]
+    assert len(dropped) == 1
+    written = [m for m in lines if m.startswith("record ")]
+    assert int(dropped[0].split()[0]) + len(written) == 50
+    assert 5 <= len(written) <= 6  # the queue's 5, and the one the writer held when it stuck
+    assert lines[-1] == "after"
