@@ -200,3 +200,48 @@ def test_a_log_output_that_cannot_keep_up_drops_and_counts_and_never_holds_the_c
     assert int(dropped[0].split()[0]) + len(written) == 50
     assert 5 <= len(written) <= 6  # the queue's 5, and the one the writer held when it stuck
     assert lines[-1] == "after"
+
+
+def test_the_stop_at_exit_gets_in_while_the_queue_is_at_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+    import time
+
+    from exemptions import logs
+
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    log = logging.getLogger("medexempt.test")
+    failures: list[BaseException] = []
+
+    def stop() -> None:
+        try:
+            logs.stop()
+        except BaseException as error:
+            failures.append(error)
+
+    try:
+        logs.configure("INFO", queue_limit=3)
+        writer = logs._listener[0][1]
+        assert writer.lock is not None
+        with writer.lock:  # the output is stuck with the queue full when exit comes
+            log.warning("record 0")
+            time.sleep(0.1)  # the writing thread takes it and waits on the output
+            for n in range(1, 10):
+                log.warning("record %d", n)
+            stopping = threading.Thread(target=stop)
+            stopping.start()
+            time.sleep(0.2)
+        stopping.join(5)
+        lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    finally:
+        logs.stop()
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    assert not stopping.is_alive() and failures == []
+    assert (
+        3 <= len([m for m in lines if m.startswith("record ")]) <= 4
+    )  # what was queued is written
