@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,27 @@ def captured() -> Iterator[io.StringIO]:
     sql.setLevel(logging.DEBUG)
     yield stream
     sql.setLevel(logging.NOTSET)
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], io.StringIO]]:
+    """`configured(queue_limit)`: `logs.configure("INFO", ...)` with stderr captured (patched
+    inside the test: pytest swaps stderr between setup and the call); the root logger is put back
+    as it was afterwards."""
+    from exemptions import logs
+
+    def start(queue_limit: int) -> io.StringIO:
+        stream = io.StringIO()
+        monkeypatch.setattr("sys.stderr", stream)
+        logs.configure("INFO", queue_limit=queue_limit)
+        return stream
+
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    yield start
+    logs.stop()
     root.setLevel(saved[0])
     root.handlers[:] = saved[1]
 
@@ -113,7 +134,7 @@ def test_keyed_hash_correlates_without_revealing() -> None:
 
 
 def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
-    monkeypatch: pytest.MonkeyPatch,
+    configured: Callable[[int], io.StringIO],
 ) -> None:
     import threading
     from datetime import UTC, datetime
@@ -121,41 +142,30 @@ def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
     from exemptions import logs
     from generated.server import RequestLog
 
-    stream = io.StringIO()
-    monkeypatch.setattr("sys.stderr", stream)
-    root = logging.getLogger()
-    saved = root.level, root.handlers[:]
+    before = set(threading.enumerate())
+    stream = configured(10_000)
+    assert len(set(threading.enumerate()) - before) == 1, "no writing thread was started"
+    for n in range(200):
+        logs.log_request(RequestLog(datetime.now(UTC), 0.001, 200, "SUCCESS", message_id=f"m{n}"))
+    seen: list[logging.LogRecord] = []
+
+    class Other(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logging.getLogger().addHandler(Other())  # another handler sees the record as it was logged
     try:
-        before = set(threading.enumerate())
-        logs.configure("INFO")
-        assert len(set(threading.enumerate()) - before) == 1, "no writing thread was started"
-        for n in range(200):
-            logs.log_request(
-                RequestLog(datetime.now(UTC), 0.001, 200, "SUCCESS", message_id=f"m{n}")
-            )
-        seen: list[logging.LogRecord] = []
-
-        class Other(logging.Handler):
-            def emit(self, record: logging.LogRecord) -> None:
-                seen.append(record)
-
-        root.addHandler(Other())  # another handler sees the record as it was logged
-        try:
-            raise RuntimeError("boom")
-        except RuntimeError:
-            logging.getLogger("medexempt.test").exception("failed %s", "here")
-        state = {"n": 1}
-        fields = {"n": 1}
-        logging.getLogger("medexempt.test").warning("state %s", state, extra={"fields": fields})
-        state["n"] = fields["n"] = 2  # changed after logging: the line keeps what was logged
-        logging.getLogger("medexempt.test").debug("below the level")
-        logs.stop()  # what exit does: everything queued is written
-        logging.getLogger("medexempt.test").warning("after the stop")  # written directly
-        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        logs.stop()
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("medexempt.test").exception("failed %s", "here")
+    state = {"n": 1}
+    fields = {"n": 1}
+    logging.getLogger("medexempt.test").warning("state %s", state, extra={"fields": fields})
+    state["n"] = fields["n"] = 2  # changed after logging: the line keeps what was logged
+    logging.getLogger("medexempt.test").debug("below the level")
+    logs.stop()  # what exit does: everything queued is written
+    logging.getLogger("medexempt.test").warning("after the stop")  # written directly
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["messageId"] for line in lines[:200]] == [f"m{n}" for n in range(200)]
     assert lines[200]["message"] == "failed here"
     assert "RuntimeError: boom" in lines[200]["error"]
@@ -166,34 +176,25 @@ def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
 
 
 def test_a_log_output_that_cannot_keep_up_drops_and_counts_and_never_holds_the_caller(
-    monkeypatch: pytest.MonkeyPatch,
+    configured: Callable[[int], io.StringIO],
 ) -> None:
     import time
 
     from exemptions import logs
 
-    stream = io.StringIO()
-    monkeypatch.setattr("sys.stderr", stream)
-    root = logging.getLogger()
-    saved = root.level, root.handlers[:]
     log = logging.getLogger("medexempt.test")
-    try:
-        logs.configure("INFO", queue_limit=5)
-        writer = logs._listener[0][1]
-        assert writer.lock is not None
-        with writer.lock:  # the output is stuck: the writing thread waits on it
-            started = time.monotonic()
-            for n in range(50):
-                log.warning("record %d", n)
-            assert time.monotonic() - started < 1.0  # the caller was never held
-        time.sleep(0.2)
-        log.warning("after")
-        logs.stop()
-        lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
-    finally:
-        logs.stop()
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
+    stream = configured(5)
+    writer = logs._listener[0][1]
+    assert writer.lock is not None
+    with writer.lock:  # the output is stuck: the writing thread waits on it
+        started = time.monotonic()
+        for n in range(50):
+            log.warning("record %d", n)
+        assert time.monotonic() - started < 1.0  # the caller was never held
+    time.sleep(0.2)
+    log.warning("after")
+    logs.stop()
+    lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
     dropped = [m for m in lines if "dropped" in m]
     assert len(dropped) == 1
     written = [m for m in lines if m.startswith("record ")]
@@ -203,17 +204,13 @@ def test_a_log_output_that_cannot_keep_up_drops_and_counts_and_never_holds_the_c
 
 
 def test_the_stop_at_exit_gets_in_while_the_queue_is_at_its_limit(
-    monkeypatch: pytest.MonkeyPatch,
+    configured: Callable[[int], io.StringIO],
 ) -> None:
     import threading
     import time
 
     from exemptions import logs
 
-    stream = io.StringIO()
-    monkeypatch.setattr("sys.stderr", stream)
-    root = logging.getLogger()
-    saved = root.level, root.handlers[:]
     log = logging.getLogger("medexempt.test")
     failures: list[BaseException] = []
 
@@ -223,25 +220,19 @@ def test_the_stop_at_exit_gets_in_while_the_queue_is_at_its_limit(
         except BaseException as error:
             failures.append(error)
 
-    try:
-        logs.configure("INFO", queue_limit=3)
-        writer = logs._listener[0][1]
-        assert writer.lock is not None
-        with writer.lock:  # the output is stuck with the queue full when exit comes
-            log.warning("record 0")
-            time.sleep(0.1)  # the writing thread takes it and waits on the output
-            for n in range(1, 10):
-                log.warning("record %d", n)
-            stopping = threading.Thread(target=stop)
-            stopping.start()
-            time.sleep(0.2)
-        stopping.join(5)
-        lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
-    finally:
-        logs.stop()
-        root.setLevel(saved[0])
-        root.handlers[:] = saved[1]
+    stream = configured(3)
+    writer = logs._listener[0][1]
+    assert writer.lock is not None
+    with writer.lock:  # the output is stuck with the queue full when exit comes
+        log.warning("record 0")
+        time.sleep(0.1)  # the writing thread takes it and waits on the output
+        for n in range(1, 10):
+            log.warning("record %d", n)
+        stopping = threading.Thread(target=stop)
+        stopping.start()
+        time.sleep(0.2)
+    stopping.join(5)
+    lines = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
     assert not stopping.is_alive() and failures == []
-    assert (
-        3 <= len([m for m in lines if m.startswith("record ")]) <= 4
-    )  # what was queued is written
+    written = [m for m in lines if m.startswith("record ")]
+    assert 3 <= len(written) <= 4  # what was queued, and the one the writer held
