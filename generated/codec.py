@@ -52,6 +52,14 @@ def _value(el: _Element, parse: Callable[[str], _T]) -> _T | None:
         raise MessageError(f"bad value {text.strip()[:40]!r}: {exc}", path_of(el)) from None
 
 
+def _item(el: _Element, parse: Callable[[str], _T]) -> _T:
+    # An item of a list has a value: an empty one is not "absent" as an optional element is.
+    value = _value(el, parse)
+    if value is None:
+        raise MessageError("an item of a list may not be empty", path_of(el))
+    return value
+
+
 def _exact(el: _Element, parse: Callable[[str], _T]) -> _T:
     # For bytes: an empty element is an empty value, as xsdata reads it.
     text = _text(el)

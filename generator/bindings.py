@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
+import re
 import sys
 import types
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from xsdata.codegen.container import ClassContainer
 from xsdata.codegen.exceptions import CodegenError
+from xsdata.codegen.handlers import CreateCompoundFields
+from xsdata.codegen.models import Attr, Class, get_restriction_choice
 from xsdata.codegen.transformer import ResourceTransformer
 from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.generator import DataclassGenerator
@@ -21,7 +27,9 @@ from xsdata.formats.dataclass.models.elements import XmlMeta, XmlVar
 from xsdata.models.config import GeneratorConfig, StructureStyle
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 from xsdata.models.enums import Tag
+from xsdata.utils.collections import group_by
 
+from . import naming
 from .errors import GeneratorError, Problem
 from .model import ComplexType, Field, Kind
 
@@ -40,6 +48,63 @@ _BYTES_FORMATS = {"base64": "base64", "base16": "hex"}
 _counter = itertools.count()
 
 
+class _OrderKeepingCompounds(CreateCompoundFields):
+    """Compound fields (one list of elements in document order) wherever order carries meaning.
+
+    xsdata's own rule is all or nothing over every choice. Here: a choice or substitution group
+    whose elements repeat, and a repeating sequence of several elements (xsdata would write all
+    keys, then all values), become one ordered compound field; a choice that occurs once keeps
+    one typed field per alternative.
+    """
+
+    def process(self, target: Class) -> None:
+        by_sequence: dict[int, list[Attr]] = {}
+        for attr in target.attrs:
+            sequence = _repeating_sequence(attr)
+            if sequence is not None:
+                by_sequence.setdefault(sequence, []).append(attr)
+        for sequence, attrs in by_sequence.items():
+            if len(attrs) > 1:
+                for attr in attrs:
+                    attr.restrictions.choice = sequence
+        groups = group_by(target.attrs, get_restriction_choice)
+        for choice, attrs in groups.items():
+            if not choice or len(attrs) < 2:
+                continue
+            if any((a.restrictions.max_occurs or 1) > 1 for a in attrs):
+                self.group_fields(target, attrs)
+            else:
+                self.calculate_choice_min_occurs(attrs)
+
+
+def _repeating_sequence(attr: Attr) -> int | None:
+    """The innermost xs:sequence around an element that may occur more than once, if any."""
+    if attr.is_attribute:
+        return None
+    found = None
+    for kind, index, _low, high in attr.restrictions.path:
+        if high > 1:
+            found = index if kind == "s" else None
+    return found
+
+
+class _Container(ClassContainer):
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__(config)
+        for step in self.processors.values():
+            for position, handler in enumerate(step):
+                if type(handler) is CreateCompoundFields:
+                    step[position] = _OrderKeepingCompounds(self)
+
+
+class _Transformer(ResourceTransformer):
+    def analyze_classes(self, classes: list[Class]) -> list[Class]:
+        container = _Container(config=self.config)
+        container.extend(classes)
+        container.process()
+        return list(container)
+
+
 class _InMemoryGenerator(DataclassGenerator):
     """xsdata's dataclass generator minus its disk side effects (we format and import ourselves)."""
 
@@ -50,13 +115,57 @@ class _InMemoryGenerator(DataclassGenerator):
         return None
 
 
+# xsdata's warnings that mean a binding would silently differ from the schema: each is an error.
+_LOSSES = (
+    (re.compile(r"Reset absent (?:simple )?type: (?P<name>.+)"), "type {name} is not found as xsdata "
+     "resolves it (an unprefixed name in a schema without a default namespace means no namespace "
+     "to XML Schema, but the target namespace to xsdata): use a prefix, or give that schema a "
+     "namespace"),
+    (re.compile(r"Missing extension type: (?P<name>.+)"), "base type {name} is not found"),
+    (re.compile(r"Duplicate type (?P<name>.+), will keep the last defined"),
+     "type {name} is defined more than once"),
+    (re.compile(r"Failed to match (?P<name>\S+) default value `(?P<value>.*)`"),
+     "the default or fixed value {value!r} of {name} is not a value of its type"),
+    (re.compile(r"Resource not found (?P<name>.+)"), "schema {name} cannot be read"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Loss:
+    """An xsdata warning that the generator refuses: what, and the schema name it is about."""
+
+    name: str
+    message: str
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.losses: list[Loss] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        for pattern, message in _LOSSES:
+            found = pattern.match(text)
+            if found:
+                self.losses.append(Loss(found["name"], message.format(**found.groupdict())))
+
+
 def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str]]:
-    """The dataclass module xsdata makes from `entries`, and the qnames that are global elements."""
+    """The dataclass module xsdata makes from `entries`, and the qnames that are global elements.
+
+    Raises LossError when xsdata warns that it changed a binding from what the schemas say.
+    """
     config = GeneratorConfig()
     config.output.package = f"{package}.models"
     config.output.structure_style = StructureStyle.SINGLE_PACKAGE
     config.output.max_line_length = 100
-    transformer = ResourceTransformer(config)
+    config.output.compound_fields.enabled = True  # applied only where order matters, see above
+    config.output.compound_fields.use_substitution_groups = True
+    transformer = _Transformer(config)
+    warnings = _Warnings()
+    xsdata_logger = logging.getLogger("xsdata")
+    xsdata_logger.addHandler(warnings)
     try:
         transformer.process_sources([p.resolve().as_uri() for p in entries])
         classes = transformer.analyze_classes(transformer.classes)
@@ -65,10 +174,22 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         sources = [r.source for r in generator.render(classes) if r.title != "init"]
     except CodegenError as exc:
         raise GeneratorError([Problem("xsdata", None, str(exc))]) from exc
+    finally:
+        xsdata_logger.removeHandler(warnings)
+    if warnings.losses:
+        raise LossError(warnings.losses)
     if not sources:
         raise GeneratorError([Problem("xsdata", None, "the schemas define no types")])
     elements = frozenset(c.qname for c in classes if c.tag == Tag.ELEMENT)
     return sources[0], elements
+
+
+class LossError(Exception):
+    """xsdata would generate bindings that differ from the schemas; the losses say where."""
+
+    def __init__(self, losses: list[Loss]) -> None:
+        self.losses = losses
+        super().__init__("; ".join(loss.message for loss in losses))
 
 
 @contextmanager
@@ -84,13 +205,28 @@ def imported(source: str) -> Iterator[types.ModuleType]:
         del sys.modules[name]
 
 
-def describe(module: types.ModuleType, elements: frozenset[str]) -> tuple[ComplexType, ...]:
+def describe(
+    module: types.ModuleType, elements: frozenset[str], gateway_namespaces: frozenset[str]
+) -> tuple[ComplexType, ...]:
     """How xsdata maps every dataclass of `module` to XML, in the generator's own terms."""
     context = XmlContext()
+    classes = sorted(_dataclasses(module), key=lambda c: c.__qualname__)
+    metas = {cls: context.build(cls) for cls in classes}
+    # Bases that xsi:type can replace: a class of a global element (xsdata's subclass for an
+    # element of a named type) names no type.
+    derived = {
+        base
+        for cls in classes
+        if metas[cls].qname not in elements
+        for base in cls.__mro__[1:]
+        if base in metas
+    }
     described = []
-    for cls in sorted(_dataclasses(module), key=lambda c: c.__qualname__):
-        meta = context.build(cls)
-        described.append(_describe(meta, cls.__qualname__, meta.qname in elements))
+    for cls in classes:
+        meta = metas[cls]
+        is_element = meta.qname in elements
+        gateway = naming.namespace(meta.target_qname or meta.qname) in gateway_namespaces
+        described.append(_describe(meta, cls.__qualname__, is_element, derived, gateway))
     return tuple(described)
 
 
@@ -105,7 +241,9 @@ def _dataclasses(module: types.ModuleType) -> Iterator[type]:
         pending.extend(v for v in vars(cls).values() if isinstance(v, type))
 
 
-def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
+def _describe(
+    meta: XmlMeta, name: str, is_element: bool, derived: set[type], gateway: bool
+) -> ComplexType:
     facets = {f.name: f.metadata for f in dataclasses.fields(meta.clazz)}
     fields: list[Field] = []
     reasons: list[str] = []
@@ -119,8 +257,12 @@ def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
     for var in element_vars:
         if var.clazz is not None:
             kind = Kind.COMPLEX
+            if var.clazz in derived:
+                reasons.append(f"{var.name}: a type with derived types (xsi:type)")
         elif var.any_type:
             kind = Kind.ANY
+            if not gateway:
+                reasons.append(f"{var.name}: xs:anyType content")
         else:
             kind = Kind.ELEMENT
         fields.append(_field(var, kind, reasons, facets))
@@ -130,7 +272,7 @@ def _describe(meta: XmlMeta, name: str, is_element: bool) -> ComplexType:
         element=meta.qname if is_element else None,
         fields=tuple(fields),
         specialised=not reasons,
-        reason="; ".join(reasons),
+        reason="; ".join(dict.fromkeys(reasons)),
     )
 
 
@@ -141,6 +283,17 @@ def _field(
         reasons.append(f"{var.name}: compound, wrapped or token content")
     if var.is_clazz_union or len(var.types) != 1:
         reasons.append(f"{var.name}: a union of types")
+    if var.nillable:
+        reasons.append(f"{var.name}: nillable")
+    if var.sequence is not None:
+        reasons.append(f"{var.name}: in a repeated sequence")
+    plain_text = var.is_text and var.default == ""  # simple content: "" when the element is empty
+    if (
+        not var.init
+        or (var.default not in (None, "") and not callable(var.default))
+        or (var.default == "" and not plain_text)
+    ):
+        reasons.append(f"{var.name}: a default or fixed value")
     metadata = facets.get(var.name, {})
     exact = metadata.get("length")
     return Field(

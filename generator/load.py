@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import xsdata
+from lxml import etree
 
 from . import __version__
-from .bindings import describe, imported, render_models
+from .bindings import Loss, LossError, describe, imported, render_models
 from .errors import GeneratorError, Problem
 from .model import ComplexType, Gateway, Project, Service, Source
-from .naming import local_name, service_method
+from .naming import local_name, namespace, service_method
 from .wsdl_schemas import inline_schemas
-from .xmlfiles import compile_schemas, schema_closure, shown_as
+from .xmlfiles import XS, chameleons, compile_validator, schema_closure, shown_as, staged
 
 
 def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
@@ -28,17 +30,29 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
     for raw in raw_services:
         entries.append(manifest_path.parent / str(raw.get("schema", "")))
     trees = schema_closure(entries, xsd_dir)
-    compile_schemas(trees, xsd_dir)
-    models_source, elements = render_models(sorted(trees), package)
+    included = chameleons(trees)
+    with staged(trees) as stage:
+        compile_validator(stage, xsd_dir)
+        # xsdata starts from the files no other file names, and follows includes and imports
+        # itself: fed on its own, a chameleon include would become a type of no namespace, and a
+        # schema of no namespace would lose the types its importer refers to.
+        roots = [stage.files[path] for path in _roots(trees) if path not in included]
+        try:
+            models_source, elements = render_models(roots, package)
+        except LossError as exc:
+            raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     with imported(models_source) as module:
-        types = describe(module, elements)
-    services = _services(raw_services, types, shown)
+        gateway_namespaces = _namespaces(schema_closure(entries[:1], xsd_dir))
+        types = describe(module, elements, gateway_namespaces)
+    services = _services(
+        raw_services, types, shown, lambda qname: _declared_at(trees, qname, xsd_dir)
+    )
     wsdl = manifest.get("wsdl", {})
     sources = [(shown_as(p, xsd_dir), p.read_bytes()) for p in trees]
     sources.append((shown_as(manifest_path, xsd_dir), manifest_path.read_bytes()))
     return Project(
         package=package,
-        gateway=_gateway(types, shown),
+        gateway=_gateway(types, gateway_namespaces, shown),
         sources=tuple(Source(name, hashlib.sha256(data).hexdigest()) for name, data in sources),
         models_source=models_source,
         types=types,
@@ -49,6 +63,50 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
         xsdata_version=xsdata.__version__,
         generator_version=__version__,
     )
+
+
+_REFERENCES = ("type", "base", "ref", "itemType", "memberTypes", "substitutionGroup", "name")
+
+
+def _located(loss: Loss, trees: dict[Path, etree._ElementTree], xsd_dir: Path) -> Problem:
+    """The loss at the first schema line that names it (a reference, else a declaration)."""
+    local = loss.name.rpartition("}")[2].rpartition(".")[2]
+    for path, tree in trees.items():
+        for element in tree.getroot().iter(etree.Element):
+            for attribute in _REFERENCES:
+                names = element.get(attribute, "").split()
+                if any(name.rpartition(":")[2] == local for name in names):
+                    return Problem(shown_as(path, xsd_dir), element.sourceline, loss.message)
+    return Problem("xsd", None, loss.message)
+
+
+def _declared_at(
+    trees: dict[Path, etree._ElementTree], qname: str, xsd_dir: Path
+) -> tuple[str, int | None]:
+    """The file and line of a global element's declaration."""
+    for path, tree in trees.items():
+        root = tree.getroot()
+        if root.get("targetNamespace", "") != namespace(qname):
+            continue
+        for element in root.iterchildren(f"{{{XS}}}element"):
+            if element.get("name") == local_name(qname):
+                return shown_as(path, xsd_dir), element.sourceline
+    return "xsd", None
+
+
+def _roots(trees: dict[Path, etree._ElementTree]) -> list[Path]:
+    """The files of the set that no other file includes or imports (all of them in a cycle)."""
+    named = {
+        (path.parent / ref.get("schemaLocation", "")).resolve()
+        for path, tree in trees.items()
+        for ref in tree.getroot()
+        if isinstance(ref.tag, str) and ref.get("schemaLocation")
+    }
+    return [path for path in trees if path not in named] or list(trees)
+
+
+def _namespaces(trees: dict[Path, etree._ElementTree]) -> frozenset[str]:
+    return frozenset(tree.getroot().get("targetNamespace", "") for tree in trees.values())
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -84,9 +142,13 @@ def _entry(manifest: dict[str, Any], table: str, shown: str) -> str:
 
 
 def _services(
-    raw_services: list[dict[str, Any]], types: tuple[ComplexType, ...], shown: str
+    raw_services: list[dict[str, Any]],
+    types: tuple[ComplexType, ...],
+    shown: str,
+    declared_at: Callable[[str], tuple[str, int | None]],
 ) -> tuple[Service, ...]:
     by_qname = {t.qname: t for t in types if t.qname}
+    elements = {t.element for t in types if t.element} - set(by_qname)
     problems: list[Problem] = []
     services: list[Service] = []
     seen: set[str] = set()
@@ -99,7 +161,20 @@ def _services(
         found = {}
         for role in ("request", "response"):
             qname = str(raw.get(role, ""))
-            if qname not in by_qname:
+            if qname in elements:
+                file, line = declared_at(qname)
+                name = local_name(qname)
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        f"{service_id}: the {role} {qname} is a global element of an anonymous "
+                        "type, but the payload under data is typed by xsi:type, which names a "
+                        f'named complex type: declare <xs:complexType name="{name}"> with its '
+                        f"content and name that type in {shown}",
+                    )
+                )
+            elif qname not in by_qname:
                 problems.append(
                     Problem(
                         shown, None, f"{service_id}: {role} type {qname!r} is not in the schemas"
@@ -125,10 +200,27 @@ def _services(
     return tuple(sorted(services, key=lambda s: s.id))
 
 
-def _gateway(types: tuple[ComplexType, ...], shown: str) -> Gateway:
-    """The SyncChannel elements the envelope codec is built around; each must be in the schemas."""
-    by_element = {local_name(t.element): t for t in types if t.element}
-    by_type = {local_name(t.qname): t for t in types if t.qname}
+_GATEWAY_TYPES = (
+    "ErrorInfo",
+    "MessageData",
+    "SenderInfo",
+    "StatusInfo",
+    "SyncMessageInfo",
+    "SyncMessageInfoResponse",
+    "SyncSendMessageRequest",
+    "SyncSendMessageResponse",
+)
+
+
+def _gateway(types: tuple[ComplexType, ...], namespaces: frozenset[str], shown: str) -> Gateway:
+    """The SyncChannel elements the envelope codec is built around; each must be in the schemas
+    of the gateway (a payload type or element of the same name elsewhere is another thing)."""
+    by_element = {
+        local_name(t.element): t for t in types if t.element and namespace(t.element) in namespaces
+    }
+    by_type = {
+        local_name(t.qname): t for t in types if t.qname and namespace(t.qname) in namespaces
+    }
     wanted = {
         "SendMessage": by_element.get("SendMessage"),
         "SendMessageResponse": by_element.get("SendMessageResponse"),
@@ -136,8 +228,12 @@ def _gateway(types: tuple[ComplexType, ...], shown: str) -> Gateway:
         "ErrorInfo": by_type.get("ErrorInfo"),
     }
     missing = [name for name, found in wanted.items() if found is None]
+    missing += [name for name in _GATEWAY_TYPES if name not in by_type and name not in missing]
     if missing:
-        problem = f"the gateway schema must define {', '.join(missing)} (SyncChannel v10)"
+        problem = (
+            f"the gateway schema must define {', '.join(missing)} (SyncChannel v10); "
+            "compare with the copy in medexempt's source, xsd/shep/SyncChannel.xsd"
+        )
         raise GeneratorError([Problem(shown, None, problem)])
     send, response, fault, error = wanted.values()
     assert send and response and fault and error and send.element and response.element
@@ -149,4 +245,5 @@ def _gateway(types: tuple[ComplexType, ...], shown: str) -> Gateway:
         response_class=response.name,
         fault_element=fault.element,
         error_class=error.name,
+        classes=tuple((name, by_type[name].name) for name in _GATEWAY_TYPES),
     )

@@ -83,6 +83,11 @@ class Gateway:
     response_class: str
     fault_element: str
     error_class: str  # the type of the fault detail element (ErrorInfo)
+    classes: tuple[tuple[str, str], ...] = ()  # the gateway's XSD type names -> generated classes
+
+    def cls(self, type_name: str) -> str:
+        """The generated class of a gateway type (a payload type of the same name is renamed)."""
+        return dict(self.classes)[type_name]
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,9 @@ def parser(field: Field) -> str:
     return f"_values.parse_{field.value}"
 
 
-def read_expr(field: Field) -> str:
-    """The expression reading one child element (`child`) into the field's value."""
+def read_expr(field: Field, item: bool = False) -> str:
+    """The expression reading one child element (`child`) into the field's value (`item`: one
+    value of a list, which may not be empty)."""
     if field.kind is Kind.COMPLEX:
         return f"read_{naming.ident(field.value)}(child)"
     if field.kind is Kind.ANY:
@@ -95,7 +96,7 @@ def read_expr(field: Field) -> str:
         return "_text(child)"
     if field.value in ("base64", "hex"):
         return f"_exact(child, {parser(field)})"
-    return f"_value(child, {parser(field)})"
+    return f"_{'item' if item else 'value'}(child, {parser(field)})"
 
 
 def format_expr(field: Field, value: str) -> str:

@@ -1,8 +1,20 @@
-"""Reading the generator's own XML inputs (XSD files) with a hardened parser."""
+"""Reading the generator's own XML inputs (XSD files): parsed once, hardened, staged for the compilers.
+
+Schema files are the developer's input, not messages: a DOCTYPE is accepted (the W3C's own
+xmldsig-core-schema.xsd ships one) with its internal subset read, internal entities expanded within
+libxml2's limits, nothing fetched. Each file is then staged into a temporary folder, without the
+DOCTYPE and with the same line numbers, and libxml2 and xsdata read only those staged copies.
+"""
 
 from __future__ import annotations
 
+import copy
 import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -10,9 +22,15 @@ from lxml import etree
 from .errors import GeneratorError, Problem
 
 XS = "http://www.w3.org/2001/XMLSchema"
+_LINKS = {f"{{{XS}}}include", f"{{{XS}}}import", f"{{{XS}}}redefine", f"{{{XS}}}override"}
 
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
+    resolve_entities="internal",  # the internal subset's entities; an external one is never loaded
+    load_dtd=False,
+    no_network=True,
+    huge_tree=False,  # libxml2's limits on depth, text size and entity amplification stay on
+    remove_comments=True,
+    remove_pis=True,
 )
 
 
@@ -23,36 +41,49 @@ def parse_xsd(path: Path, shown_as: str) -> etree._ElementTree:
     except OSError as exc:
         raise GeneratorError([Problem(shown_as, None, f"cannot read: {exc}")]) from exc
     except etree.XMLSyntaxError as exc:
-        raise GeneratorError([Problem(shown_as, exc.lineno, exc.msg)]) from exc
-    if tree.docinfo.doctype:
-        raise GeneratorError([Problem(shown_as, 1, "a DOCTYPE is not allowed in a schema")])
+        raise GeneratorError([Problem(shown_as, exc.lineno, _plain(exc.msg))]) from exc
     root = tree.getroot()
+    for node in root.iter(etree.Entity):
+        raise GeneratorError(
+            [Problem(shown_as, node.sourceline, f"external entity {node.text} is not read")]
+        )
     if root.tag != f"{{{XS}}}schema":
         raise GeneratorError([Problem(shown_as, root.sourceline, "not an XML Schema (xs:schema)")])
     return tree
 
 
 def schema_closure(entries: list[Path], xsd_dir: Path) -> dict[Path, etree._ElementTree]:
-    """Every schema reachable from `entries` through include/import/redefine, in a stable order."""
+    """Every schema reachable from `entries` through include/import/redefine, in a stable order.
+
+    A missing file is reported at the line of the include or import that names it.
+    """
     found: dict[Path, etree._ElementTree] = {}
-    pending = [p.resolve() for p in entries]
+    pending: list[tuple[Path, Problem | None]] = [(p.resolve(), None) for p in entries]
     problems: list[Problem] = []
     while pending:
-        path = pending.pop(0)
+        path, named_at = pending.pop(0)
         if path in found:
             continue
-        tree = parse_xsd(path, shown_as(path, xsd_dir))
+        if not path.is_file():
+            where = named_at or Problem(shown_as(path, xsd_dir), None, "")
+            what = f"{shown_as(path, xsd_dir)} does not exist"
+            message = f"{where.message}: {what}" if where.message else what
+            problems.append(Problem(where.file, where.line, message))
+            continue
+        shown = shown_as(path, xsd_dir)
+        tree = parse_xsd(path, shown)
         found[path] = tree
         for ref in tree.getroot():
-            location = ref.get("schemaLocation") if isinstance(ref.tag, str) else None
+            location = ref.get("schemaLocation") if ref.tag in _LINKS else None
             if not location:
                 continue
-            if "://" in location:
-                problems.append(
-                    Problem(shown_as(path, xsd_dir), ref.sourceline, f"remote {location} refused")
-                )
+            kind = etree.QName(ref).localname
+            if "://" in location and not location.startswith("file:"):
+                message = f"remote {location} refused: keep a copy beside the schemas and name it"
+                problems.append(Problem(shown, ref.sourceline, message))
                 continue
-            pending.append((path.parent / location).resolve())
+            target = (path.parent / location).resolve()
+            pending.append((target, Problem(shown, ref.sourceline, f"{kind} {location!r}")))
     if problems:
         raise GeneratorError(problems)
     return dict(sorted(found.items(), key=lambda item: shown_as(item[0], xsd_dir)))
@@ -63,24 +94,148 @@ def shown_as(path: Path, xsd_dir: Path) -> str:
     return Path(os.path.relpath(path.resolve(), xsd_dir.resolve())).as_posix()
 
 
-def compile_schemas(trees: dict[Path, etree._ElementTree], xsd_dir: Path) -> None:
-    """Compile the set with libxml2's XML Schema, so that a typo in a type name is an error here
-    rather than a silently generic field."""
-    wrapper = etree.Element(f"{{{XS}}}schema")
-    namespaces: set[str] = set()
+def chameleons(trees: dict[Path, etree._ElementTree]) -> dict[Path, frozenset[str]]:
+    """Files without targetNamespace that are included: they take their includers' namespaces."""
+    included_into: dict[Path, set[str]] = {}
     for path, tree in trees.items():
-        namespace = tree.getroot().get("targetNamespace")
-        if namespace is None or namespace in namespaces:
-            continue  # included schemas come in through their includer
-        namespaces.add(namespace)
-        link = etree.SubElement(wrapper, f"{{{XS}}}import")
-        link.set("namespace", namespace)
-        link.set("schemaLocation", path.as_uri())
-    try:
-        etree.XMLSchema(wrapper)
-    except etree.XMLSchemaParseError as exc:
-        problems = [
-            Problem(shown_as(Path(e.filename), xsd_dir) if e.filename else "xsd", e.line, e.message)
-            for e in exc.error_log
+        namespace = tree.getroot().get("targetNamespace", "")
+        for ref in tree.getroot().iter(f"{{{XS}}}include", f"{{{XS}}}redefine"):
+            target = (path.parent / ref.get("schemaLocation", "")).resolve()
+            if target in trees and trees[target].getroot().get("targetNamespace") is None:
+                included_into.setdefault(target, set()).add(namespace)
+    return {path: frozenset(namespaces) for path, namespaces in included_into.items()}
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The schema set copied into a temporary folder; `original` maps a staged path back."""
+
+    root: Path
+    files: dict[Path, Path]  # original -> staged
+    hub: Path  # one document importing every namespace of the set
+
+    def original(self, staged: str) -> Path | None:
+        wanted = Path(staged.removeprefix("file://")).resolve()
+        for original, copy in self.files.items():
+            if copy == wanted:
+                return original
+        return None
+
+
+@contextmanager
+def staged(trees: dict[Path, etree._ElementTree]) -> Iterator[Staged]:
+    """The set in a temporary folder of the same layout, plus a hub schema importing all of it.
+
+    libxml2 reads one location per namespace. A namespace spread over several files (or two
+    services sharing one) is therefore staged as one more document that includes all of them, and
+    every import of that namespace in the staged copies points at it, so it compiles as a whole
+    whichever file imports it first.
+    """
+    common = Path(os.path.commonpath([p.parent for p in trees]))
+    included = chameleons(trees)
+    by_namespace: dict[str | None, list[Path]] = {}
+    for path, tree in trees.items():
+        if path not in included:
+            by_namespace.setdefault(tree.getroot().get("targetNamespace"), []).append(path)
+    with tempfile.TemporaryDirectory(prefix="medexempt-xsd-") as tmp:
+        root = Path(tmp) / "set"
+        files = {path: (root / path.relative_to(common)).resolve() for path in trees}
+        parts: dict[str, Path] = {}
+        for index, namespace in enumerate(sorted(n for n in by_namespace if n is not None)):
+            if len(by_namespace[namespace]) > 1:
+                parts[namespace] = Path(tmp) / f"namespace-{index}.xsd"
+                members = [files[p] for p in by_namespace[namespace]]
+                parts[namespace].write_bytes(_schema_of(namespace, members, "include"))
+        for path, tree in trees.items():
+            files[path].parent.mkdir(parents=True, exist_ok=True)
+            files[path].write_bytes(_flat(tree, parts))
+        hub = Path(tmp) / "hub.xsd"
+        imports = [
+            parts.get(n) or files[ps[0]]
+            for n, ps in sorted(by_namespace.items(), key=_key)
+            if n is not None
         ]
+        plain = [files[p] for p in by_namespace.get(None, [])]
+        hub.write_bytes(_schema_of(None, plain, "include", imports))
+        yield Staged(root=root, files=files, hub=hub)
+
+
+def _key(item: tuple[str | None, list[Path]]) -> str:
+    return item[0] or ""
+
+
+def _flat(tree: etree._ElementTree, parts: dict[str, Path]) -> bytes:
+    """The document without its DOCTYPE, its root on the same line as before, and each import of
+    a namespace of several files pointing at the document that includes them all."""
+    root = copy.deepcopy(tree.getroot())
+    for link in root.iter(f"{{{XS}}}import"):
+        part = parts.get(link.get("namespace", ""))
+        if part is not None:
+            link.set("schemaLocation", part.as_uri())
+    body = etree.tostring(root, encoding="unicode")
+    if None not in root.nsmap and root.get("targetNamespace"):
+        # An unprefixed QName here means no namespace (XML Schema 3.15.3); xsdata would read it as
+        # the target namespace unless the empty default namespace is spelled out.
+        name_end = body.index(" ") if " " in body.split(">", 1)[0] else body.index(">")
+        body = body[:name_end] + ' xmlns=""' + body[name_end:]
+    line = tree.getroot().sourceline or 1
+    if line == 1:
+        return body.encode("utf-8")
+    return ('<?xml version="1.0" encoding="UTF-8"?>' + "\n" * (line - 1) + body).encode("utf-8")
+
+
+def _schema_of(
+    namespace: str | None, members: list[Path], link: str, imports: list[Path] | None = None
+) -> bytes:
+    schema = etree.Element(f"{{{XS}}}schema", nsmap={"xs": XS})
+    if namespace is not None:
+        schema.set("targetNamespace", namespace)
+    for location in imports or []:
+        imported = etree.parse(str(location)).getroot().get("targetNamespace")
+        element = etree.SubElement(schema, f"{{{XS}}}import", schemaLocation=location.as_uri())
+        if imported is not None:
+            element.set("namespace", imported)
+    for member in members:
+        etree.SubElement(schema, f"{{{XS}}}{link}", schemaLocation=member.as_uri())
+    return etree.tostring(schema)
+
+
+def compile_validator(stage: Staged, xsd_dir: Path) -> etree.XMLSchema:
+    """The whole set compiled with libxml2's XML Schema (so that a typo in a type name is an error
+    here rather than a silently generic field); errors name the original files."""
+    try:
+        return etree.XMLSchema(etree.parse(str(stage.hub)))
+    except etree.XMLSchemaParseError as exc:
+        problems = []
+        for error in exc.error_log:
+            if error.level < etree.ErrorLevels.ERROR:
+                continue  # "skipping import ... already imported" and the like
+            original = stage.original(error.filename) if error.filename else None
+            shown = shown_as(original, xsd_dir) if original else "xsd"
+            problems.append(Problem(shown, error.line or None, _plain(error.message)))
         raise GeneratorError(problems or [Problem("xsd", None, str(exc))]) from exc
+
+
+_XS_CLARK = re.escape(f"{{{XS}}}")
+_REWRITES = (
+    (re.compile(r"^Element '" + _XS_CLARK + r"(\w+)'(, attribute '(\w+)')?: "), r"xs:\1 \3: "),
+    (
+        re.compile(
+            r"The QName value '\{([^}]*)\}(\w+)' does not resolve to a\(n\) (.+?) definition"
+        ),
+        r"\3 {\1}\2 is not defined in these schemas",
+    ),  # fmt: skip
+    (
+        re.compile(r"The QName value '(\w+)' does not resolve to a\(n\) (.+?) definition"),
+        r"\2 \1 (no namespace) is not defined in these schemas",
+    ),  # fmt: skip
+    (re.compile(r"\s*\(line \d+\)"), ""),
+)
+
+
+def _plain(message: str) -> str:
+    """libxml2's message in the terms of a schema author: xs: prefixes, no Clark notation."""
+    text = message.strip()
+    for pattern, replacement in _REWRITES:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"\s+", " ", text.replace(" :", ":")).strip()
