@@ -42,7 +42,7 @@ from lxml import etree
 from . import models
 from . import services as _services
 from .envelope import Envelope, FaultCode, SoapFault, SoapVersion, read_response, write_envelope
-from .gateway import request_message
+from .gateway import request_message, request_of, response_of
 from .services import SERVICES, ServiceBinding
 from .wssecurity import SignatureError, Signer, Verifier
 from .xmlsafe import MessageError, SerializationError, parse_xml
@@ -184,7 +184,7 @@ class _Exchange:
             headers = {"Content-Type": self.version.content_type, "SOAPAction": '""'}
         else:
             headers = {"Content-Type": f'{self.version.content_type}; action=""'}
-        return message.request.request_info.message_id, body, headers
+        return request_of(message).request_info.message_id, body, headers
 
     def read(
         self, binding: ServiceBinding[Any, Resp], message_id: str, response: httpx.Response
@@ -201,6 +201,8 @@ class _Exchange:
             )
         try:
             envelope = read_response(response.content)
+            if not isinstance(envelope.body, SoapFault):
+                response_of(envelope.body)  # nil, where a gateway copy allows it, is unreadable
         except MessageError as exc:
             if response.is_success:
                 raise ProtocolError(f"the answer cannot be read: {exc}") from exc
@@ -218,12 +220,12 @@ class _Exchange:
                 self.verifier.verify(envelope.document)
             except SignatureError as exc:
                 raise SignatureRejected(exc) from exc
-        correlation = body.response.response_info.correlation_id
+        correlation = response_of(body).response_info.correlation_id
         if correlation and correlation != message_id:
             raise ProtocolError(
                 f"the answer correlates to {correlation!r}, not to this request {message_id!r}"
             )
-        payload = body.response.response_data.data
+        payload = response_of(body).response_data.data
         if not isinstance(payload, binding.response):
             raise ProtocolError(
                 f"{binding.service_id} answers {binding.response.__name__}, not {type(payload).__name__}"
@@ -232,7 +234,7 @@ class _Exchange:
 
 
 def _payload(envelope: Envelope[models.SendMessageResponse]) -> Any:
-    return envelope.body.response.response_data.data
+    return response_of(envelope.body).response_data.data
 
 
 def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:

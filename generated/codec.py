@@ -20,6 +20,7 @@ unions) go through xsdata's generic parser and serializer over the same tree.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from lxml.etree import SubElement as _SE
@@ -31,6 +32,7 @@ from . import xmlvalues as _values
 from .xmlsafe import MessageError, SerializationError, UnknownPayloadTypeError, clark, path_of
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_XS = "http://www.w3.org/2001/XMLSchema"
 _XSI_TYPE = clark(XSI, "type")
 _XSI_NIL = clark(XSI, "nil")
 _T = TypeVar("_T")
@@ -1116,6 +1118,8 @@ def read_any(el: _Element) -> object | None:
         raise UnknownPayloadTypeError(
             f"xsi:type {declared!r} uses an undeclared prefix", path_of(el)
         )
+    if ns == _XS:
+        return _builtin(el, clark(ns, local))
     reader = PAYLOAD_READERS.get(clark(ns, local) if ns else local)
     if reader is None and not prefix and not ns:
         # A sender that names the type without its namespace: accepted when the name is unambiguous.
@@ -1130,9 +1134,42 @@ def read_any(el: _Element) -> object | None:
     return value
 
 
+def _builtin(el: _Element, qname: str) -> object:
+    # A payload typed by a built-in type: senders put escaped XML in an xs:string. Read as
+    # xsdata's parser reads it.
+    from xsdata.exceptions import ConverterError
+    from xsdata.formats.converter import converter
+    from xsdata.models.enums import DataType
+
+    datatype = DataType.from_qname(qname)
+    if datatype is None:
+        raise UnknownPayloadTypeError(f"{_describe(qname)} is not a built-in type", path_of(el))
+    text = _text(el)
+    try:
+        value: object = converter.deserialize(text, [datatype.type], format=datatype.format)
+    except ConverterError as exc:
+        raise MessageError(f"bad value for {_describe(qname)}: {exc}", path_of(el)) from None
+    return value
+
+
+def _write_builtin(value: object, parent: _Element, tag: str) -> bool:
+    from xsdata.formats.converter import converter
+    from xsdata.models.enums import DataType
+
+    if isinstance(value, bool | int | float | str | Decimal | bytes):
+        datatype = DataType.STRING if isinstance(value, str) else DataType.from_value(value)
+        name = datatype.code
+        el = _SE(parent, tag, {_XSI_TYPE: f"xs:{name}"}, nsmap={"xsi": XSI, "xs": _XS})
+        el.text = converter.serialize(value, format=datatype.format)
+        return True
+    return False
+
+
 def write_any(value: object, parent: _Element, tag: str) -> None:
     """Write `value` as element `tag` under `parent`, typed by xsi:type."""
     entry = _PAYLOAD_WRITERS.get(type(value))
+    if entry is None and _write_builtin(value, parent, tag):
+        return
     if entry is None:
         raise SerializationError(f"{type(value).__name__} is not a payload type of these schemas")
     ns, local, write = entry

@@ -20,6 +20,7 @@ from xsdata.models.datatype import XmlDateTime
 
 from . import models
 from .envelope import FaultCode, SoapFault
+from .xmlsafe import MessageError
 
 ZONE = ZoneInfo("Asia/Almaty")  # UTC+05:00 since 1 March 2024; tzdata ships with the package
 SUCCESS = models.StatusInfo(code="SUCCESS", message="The request has been processed")
@@ -29,6 +30,24 @@ def now() -> XmlDateTime:
     """The current time in Asia/Almaty, with its offset, to the millisecond."""
     moment = datetime.now(ZONE)
     return XmlDateTime.from_datetime(moment.replace(microsecond=moment.microsecond // 1000 * 1000))
+
+
+def request_of(message: models.SendMessage) -> models.SyncSendMessageRequest:
+    """The request of a SendMessage; some published gateway schemas make it nillable: nil is refused."""
+    request: models.SyncSendMessageRequest | None = message.request
+    if request is None:
+        raise MessageError("SendMessage/request is nil", "/SendMessage/request")
+    return request
+
+
+def response_of(
+    message: models.SendMessageResponse,
+) -> models.SyncSendMessageResponse:
+    """The response of a SendMessageResponse; nil (which some gateway copies allow) is refused."""
+    response: models.SyncSendMessageResponse | None = message.response
+    if response is None:
+        raise MessageError("SendMessageResponse/response is nil", "/SendMessageResponse/response")
+    return response
 
 
 def new_message_id() -> str:

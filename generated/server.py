@@ -35,7 +35,7 @@ from lxml.etree import _Element
 
 from . import models, wsdl_text
 from .envelope import Envelope, FaultCode, SoapVersion, read_request, write_envelope
-from .gateway import ZONE, gateway_fault, response_message
+from .gateway import ZONE, gateway_fault, request_of, response_message
 from .passwords import Senders
 from .services import SERVICES, ServiceBinding
 from .wssecurity import DS_NS, WSSE_NS, Reason, SignatureError, Signer, VerifiedSigner, Verifier
@@ -291,6 +291,7 @@ class SyncChannelApp:
     def _soap(self, body: bytes, hinted: SoapVersion, environ: dict[str, Any]) -> _Answer:
         try:
             envelope = read_request(body)
+            request_of(envelope.body)  # nil, where a gateway copy allows it, is refused here
         except VersionMismatchError as exc:
             return self._fault(hinted, FaultCode.VERSION_MISMATCH, "VERSION_MISMATCH", exc.reason)
         except MessageError as exc:
@@ -299,11 +300,13 @@ class SyncChannelApp:
                 version, FaultCode.SENDER, "INVALID_MESSAGE", f"{exc.reason} (at {exc.path})"
             )
         answer = self._dispatch(envelope, environ)
-        return replace(answer, info=envelope.body.request.request_info, version=envelope.version)
+        return replace(
+            answer, info=request_of(envelope.body).request_info, version=envelope.version
+        )
 
     def _dispatch(self, envelope: Envelope[models.SendMessage], environ: dict[str, Any]) -> _Answer:
         version = envelope.version
-        info = envelope.body.request.request_info
+        info = request_of(envelope.body).request_info
         session = info.session_id
         try:
             signed_by = self._verify(envelope)
@@ -338,7 +341,7 @@ class SyncChannelApp:
                 session,
             )
         binding, method = route
-        payload = envelope.body.request.request_data.data
+        payload = request_of(envelope.body).request_data.data
         if not isinstance(payload, binding.request):
             got = "no data" if payload is None else type(payload).__name__
             message = f"{binding.service_id} takes {binding.request_qname}, not {got}"

@@ -28,6 +28,7 @@ from xsdata.models.config import GeneratorConfig, StructureStyle
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 from xsdata.models.enums import Tag
 from xsdata.utils.collections import group_by
+from xsdata.utils.namespaces import build_qname
 
 from . import naming
 from .errors import GeneratorError, Problem
@@ -180,7 +181,12 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         raise LossError(warnings.losses)
     if not sources:
         raise GeneratorError([Problem("xsdata", None, "the schemas define no types")])
-    elements = frozenset(c.qname for c in classes if c.tag == Tag.ELEMENT)
+    # By XML name: a class xsdata renamed (a payload element named like the gateway's) keeps it.
+    elements = frozenset(
+        build_qname(c.target_namespace, c.meta_name or c.name)
+        for c in classes
+        if c.tag == Tag.ELEMENT
+    )
     return sources[0], elements
 
 

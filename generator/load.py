@@ -14,7 +14,7 @@ from lxml import etree
 from . import __version__
 from .bindings import Loss, LossError, describe, imported, render_models
 from .errors import GeneratorError, Problem
-from .model import ComplexType, Gateway, Project, Service, Source
+from .model import ComplexType, Gateway, Kind, Project, Service, Source
 from .naming import local_name, namespace, service_method
 from .wsdl_schemas import inline_schemas
 from .xmlfiles import XS, chameleons, compile_validator, schema_closure, shown_as, staged
@@ -78,6 +78,19 @@ def _located(loss: Loss, trees: dict[Path, etree._ElementTree], xsd_dir: Path) -
                 if any(name.rpartition(":")[2] == local for name in names):
                     return Problem(shown_as(path, xsd_dir), element.sourceline, loss.message)
     return Problem("xsd", None, loss.message)
+
+
+def _follow(
+    by_name: dict[str, ComplexType], start: ComplexType | None, path: tuple[str, ...]
+) -> ComplexType | None:
+    """The complex type reached from `start` through child elements named `path`."""
+    current = start
+    for tag in path:
+        if current is None:
+            return None
+        field = next((f for f in current.fields if f.tag == tag and f.kind is Kind.COMPLEX), None)
+        current = by_name.get(field.value) if field else None
+    return current
 
 
 def _declared_at(
@@ -200,15 +213,17 @@ def _services(
     return tuple(sorted(services, key=lambda s: s.id))
 
 
-_GATEWAY_TYPES = (
-    "ErrorInfo",
-    "MessageData",
-    "SenderInfo",
-    "StatusInfo",
-    "SyncMessageInfo",
-    "SyncMessageInfoResponse",
-    "SyncSendMessageRequest",
-    "SyncSendMessageResponse",
+# The gateway's parts by role, found from SendMessage and SendMessageResponse down (published
+# copies of the gateway name them differently: MessageData, or RequestData and ResponseData).
+_ROLES = (
+    ("SyncSendMessageRequest", "SendMessage", ("request",)),
+    ("SyncMessageInfo", "SendMessage", ("request", "requestInfo")),
+    ("SenderInfo", "SendMessage", ("request", "requestInfo", "sender")),
+    ("MessageData", "SendMessage", ("request", "requestData")),
+    ("SyncSendMessageResponse", "SendMessageResponse", ("response",)),
+    ("SyncMessageInfoResponse", "SendMessageResponse", ("response", "responseInfo")),
+    ("StatusInfo", "SendMessageResponse", ("response", "responseInfo", "status")),
+    ("ResponseData", "SendMessageResponse", ("response", "responseData")),
 )
 
 
@@ -228,7 +243,15 @@ def _gateway(types: tuple[ComplexType, ...], namespaces: frozenset[str], shown: 
         "ErrorInfo": by_type.get("ErrorInfo"),
     }
     missing = [name for name, found in wanted.items() if found is None]
-    missing += [name for name in _GATEWAY_TYPES if name not in by_type and name not in missing]
+    classes: list[tuple[str, str]] = []
+    if not missing:
+        by_name = {t.name: t for t in types}
+        for role, start, path in _ROLES:
+            found = _follow(by_name, wanted[start], path)
+            if found is None:
+                missing.append(f"{start}/{'/'.join(path)} (a complex type, {role} in ours)")
+            else:
+                classes.append((role, found.name))
     if missing:
         problem = (
             f"the gateway schema must define {', '.join(missing)} (SyncChannel v10); "
@@ -245,5 +268,5 @@ def _gateway(types: tuple[ComplexType, ...], namespaces: frozenset[str], shown: 
         response_class=response.name,
         fault_element=fault.element,
         error_class=error.name,
-        classes=tuple((name, by_type[name].name) for name in _GATEWAY_TYPES),
+        classes=tuple(classes),
     )

@@ -51,6 +51,7 @@ class ConstructCase:
     services: tuple[dict[str, str], ...]
     refused: tuple[str, ...] | None
     normalized: frozenset[str]  # messages written back in another lexical form (true for 1, ...)
+    gateway: str | None = None  # the case's own copy of the gateway schemas, else the bundled one
 
     @property
     def package(self) -> str:
@@ -61,8 +62,12 @@ class ConstructCase:
         folder = self.folder / "messages"
         return sorted(folder.glob("*.xml")) if folder.is_dir() else []
 
+    @property
+    def gateway_schema(self) -> str:
+        return self.gateway or "shep/SyncChannel.xsd"
+
     def manifest(self) -> str:
-        lines = ['[gateway]\nschema = "shep/SyncChannel.xsd"\n']
+        lines = [f'[gateway]\nschema = "{self.gateway_schema}"\n']
         for service in self.services:
             lines.append("[[services]]")
             lines.extend(f"{key} = {value!r}".replace("'", '"') for key, value in service.items())
@@ -91,6 +96,7 @@ def load_construct_cases() -> list[ConstructCase]:
                 services=tuple(services),
                 refused=tuple(refused) if refused is not None else None,
                 normalized=frozenset(meta.get("normalized", [])),
+                gateway=meta.get("gateway"),
             )
         )
     return cases
@@ -105,7 +111,8 @@ def contract(case: ConstructCase, root: Path) -> Path:
         ignore=shutil.ignore_patterns("messages", "case.toml"),
         dirs_exist_ok=True,
     )
-    shutil.copytree(XSD / "shep", target / "shep", dirs_exist_ok=True)
+    if case.gateway is None:
+        shutil.copytree(XSD / "shep", target / "shep", dirs_exist_ok=True)
     (target / "services.toml").write_text(case.manifest(), encoding="utf-8")
     return target
 
@@ -131,7 +138,7 @@ class Generated:
         """The gateway and the case's schemas as one validator (imports each file's namespace)."""
         from generator.xmlfiles import compile_validator, schema_closure, staged
 
-        entries = [self.contract / "shep" / "SyncChannel.xsd"]
+        entries = [self.contract / self.case.gateway_schema]
         entries += [self.contract / s["schema"] for s in self.case.services]
         with staged(schema_closure(entries, self.contract)) as stage:
             return compile_validator(stage, self.contract)
