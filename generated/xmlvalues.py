@@ -19,10 +19,12 @@ from __future__ import annotations
 import binascii
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
+from enum import Enum
+from typing import Any
 
 import pybase64
 from lxml import etree
@@ -83,6 +85,53 @@ def parse_decimal(text: str) -> Decimal:
 
 def format_decimal(value: Decimal) -> str:
     return str(converter.serialize(value))
+
+
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_DOUBLE = re.compile(r"[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|INF)|NaN")
+
+
+def parse_decimal_strict(text: str) -> Decimal:
+    """xs:decimal's own lexical space: no exponent, no NaN or infinity."""
+    if not _DECIMAL.fullmatch(text.strip()):
+        raise ValueError(f"{text.strip()[:40]!r} is not an xs:decimal")
+    return parse_decimal(text)
+
+
+def parse_float_strict(text: str) -> float:
+    """xs:double's own lexical space: INF, -INF and NaN spelled so, digits in ASCII."""
+    if not _DOUBLE.fullmatch(text.strip()):
+        raise ValueError(f"{text.strip()[:40]!r} is not an xs:double")
+    return parse_float(text)
+
+
+def union_parser(*members: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The reader of an xs:union: the first member whose lexical space holds the text."""
+
+    def parse(text: str) -> Any:
+        for member in members:
+            try:
+                return member(text)
+            except ValueError:
+                continue
+        raise ValueError(f"{text.strip()[:40]!r} is in none of the union's member types")
+
+    return parse
+
+
+def format_union(value: object, members: tuple[tuple[Any, Callable[[Any], str]], ...]) -> str:
+    """The text of a union's value, by the member its Python type belongs to."""
+    for kind, format_member in members:
+        if type(value) is kind:
+            return format_member(value)
+    for kind, format_member in members:
+        if isinstance(value, kind) and not (isinstance(value, bool) and kind is int):
+            return format_member(value)
+    raise SerializationError(f"{type(value).__name__} is none of the union's member types")
+
+
+def format_enum(value: Enum) -> str:
+    return str(value.value)
 
 
 def parse_datetime(text: str) -> XmlDateTime:

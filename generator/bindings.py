@@ -287,7 +287,7 @@ def _field(
 ) -> Field:
     if var.is_elements or var.is_wildcard or var.tokens or var.mixed or var.wrapper:
         reasons.append(f"{var.name}: compound, wrapped or token content")
-    if var.is_clazz_union or len(var.types) != 1:
+    if var.is_clazz_union or (len(var.types) != 1 and kind not in (Kind.ELEMENT, Kind.ATTRIBUTE)):
         reasons.append(f"{var.name}: a union of types")
     if var.nillable:
         reasons.append(f"{var.name}: nillable")
@@ -316,10 +316,23 @@ def _field(
 
 
 def _value(var: XmlVar, kind: Kind, reasons: list[str]) -> str:
-    tp: Any = var.types[0]
+    if len(var.types) > 1 and kind in (Kind.ELEMENT, Kind.ATTRIBUTE):
+        # xs:union: its members in xsdata's order, each read by its strict lexical rule, so a
+        # string member is never taken for a number it merely resembles ("1e3" is no xs:decimal).
+        members = [_converter(var, tp, reasons) for tp in var.types]
+        return "union:" + "|".join(members) if "unsupported" not in members else "unsupported"
     if kind is Kind.COMPLEX:
-        return str(tp.__qualname__)
+        return str(var.types[0].__qualname__)
     if kind is Kind.ANY:
+        return "any"
+    return _converter(var, var.types[0], reasons)
+
+
+def _converter(var: XmlVar, tp: Any, reasons: list[str]) -> str:
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        reasons.append(f"{var.name}: a union of types")
+        return "unsupported"
+    if tp is object:
         return "any"
     if tp is bytes:
         converter = _BYTES_FORMATS.get(var.format or "")

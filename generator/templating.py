@@ -69,20 +69,44 @@ def py_literal(value: str) -> str:
     return repr(value)
 
 
+def _members(field: Field) -> list[str]:
+    return field.value.removeprefix("union:").split("|")
+
+
+def _py_value_type(value: str) -> str:
+    if value.startswith("enum:"):
+        return f"models.{value[5:]}"
+    return _PY_TYPES[value]
+
+
+def _value_parser(value: str) -> str:
+    if value.startswith("enum:"):
+        return f"models.{value[5:]}"
+    return f"_values.parse_{value}"
+
+
 def py_type(field: Field) -> str:
     """The Python type of a field's single value, as the generated code spells it."""
     if field.kind is Kind.COMPLEX:
         return f"models.{field.value}"
-    if field.value.startswith("enum:"):
-        return f"models.{field.value[5:]}"
-    return _PY_TYPES[field.value]
+    if field.value.startswith("union:"):
+        return " | ".join(_py_value_type(member) for member in _members(field))
+    return _py_value_type(field.value)
 
 
 def parser(field: Field) -> str:
     """The callable turning a field's text into its value."""
-    if field.value.startswith("enum:"):
-        return f"models.{field.value[5:]}"
-    return f"_values.parse_{field.value}"
+    if field.value.startswith("union:"):
+        members = ", ".join(_strict_parser(member) for member in _members(field))
+        return f"_values.union_parser({members})"
+    return _value_parser(field.value)
+
+
+def _strict_parser(value: str) -> str:
+    # Union members are tried in turn, so each must refuse what its lexical space does not hold.
+    if value in ("decimal", "float"):
+        return f"_values.parse_{value}_strict"
+    return _value_parser(value)
 
 
 def read_expr(field: Field, item: bool = False) -> str:
@@ -94,7 +118,8 @@ def read_expr(field: Field, item: bool = False) -> str:
         return "read_any(child)"
     if field.value == "str":
         return "_text(child)"
-    if field.value in ("base64", "hex"):
+    if field.value in ("base64", "hex") or "|str" in field.value or ":str|" in field.value:
+        # bytes, and a union with a string member: an empty element is an empty value
         return f"_exact(child, {parser(field)})"
     return f"_{'item' if item else 'value'}(child, {parser(field)})"
 
@@ -107,7 +132,18 @@ def format_expr(field: Field, value: str) -> str:
         return value
     if field.value.startswith("enum:"):
         return f"{value}.value"
+    if field.value.startswith("union:"):
+        pairs = ", ".join(
+            f"({_py_value_type(member)}, {_formatter(member)})" for member in _members(field)
+        )
+        return f"_values.format_union({value}, ({pairs},))"
     return f"_values.format_{field.value}({value})"
+
+
+def _formatter(value: str) -> str:
+    if value.startswith("enum:"):
+        return "_values.format_enum"
+    return f"_values.format_{value}"
 
 
 def write_stmt(field: Field, value: str) -> str:

@@ -52,6 +52,7 @@ class ConstructCase:
     refused: tuple[str, ...] | None
     normalized: frozenset[str]  # messages written back in another lexical form (true for 1, ...)
     gateway: str | None = None  # the case's own copy of the gateway schemas, else the bundled one
+    better_than_xsdata: frozenset[str] = frozenset()  # read exactly where xsdata loses the value
 
     @property
     def package(self) -> str:
@@ -97,6 +98,7 @@ def load_construct_cases() -> list[ConstructCase]:
                 refused=tuple(refused) if refused is not None else None,
                 normalized=frozenset(meta.get("normalized", [])),
                 gateway=meta.get("gateway"),
+                better_than_xsdata=frozenset(meta.get("better_than_xsdata", [])),
             )
         )
     return cases
