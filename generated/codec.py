@@ -19,7 +19,9 @@ unions) go through xsdata's generic parser and serializer over the same tree.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -1105,13 +1107,37 @@ _PREFIXES = {
 }
 
 
+# serviceId -> the qname of its request type, for a payload sent without xsi:type.
+REQUEST_TYPES: dict[str, str] = {
+    "EHEALTH_MEDICAL_EXEMPTION_SEARCH": "{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest",
+}
+_IMPLIED: ContextVar[str | None] = ContextVar("medexempt_implied_payload", default=None)
+
+
+@contextmanager
+def payload_type_of(service_id: str | None) -> Iterator[None]:
+    """Within: a payload without xsi:type is read as the request type of `service_id`."""
+    token = _IMPLIED.set(REQUEST_TYPES.get((service_id or "").strip()))
+    try:
+        yield
+    finally:
+        _IMPLIED.reset(token)
+
+
 def read_any(el: _Element) -> object | None:
     """Read an xs:anyType element into the dataclass its xsi:type names; nil reads as None."""
     if _nil(el):
         return None
     declared = el.get(_XSI_TYPE)
     if declared is None:
-        raise UnknownPayloadTypeError("the payload has no xsi:type naming its type", path_of(el))
+        # Some senders (suds) never write one: the request type of the message's serviceId.
+        implied = _IMPLIED.get()
+        if implied is None:
+            raise UnknownPayloadTypeError(
+                "the payload has no xsi:type naming its type", path_of(el)
+            )
+        implied_value: object = PAYLOAD_READERS[implied](el)
+        return implied_value
     prefix, _, local = declared.strip().rpartition(":")
     ns = el.nsmap.get(prefix or None)
     if prefix and ns is None:

@@ -54,6 +54,7 @@ SEND_MESSAGE = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessage"
 SEND_MESSAGE_RESPONSE = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageResponse"
 FAULT_DETAIL = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault"
 _GATEWAY_NS = "http://bip.bee.kz/SyncChannel/v10/Types"
+_SERVICE_ID = "request/requestInfo/serviceId"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Declared once on the Envelope; payload namespaces are declared where xsi:type uses them.
 _DECLARED = {"ns2": _GATEWAY_NS}
@@ -144,7 +145,8 @@ def read_message(data: bytes) -> Envelope[AnyBody]:
         tag = content.tag
         body: AnyBody
         if tag == SEND_MESSAGE:
-            body = codec.read_SendMessage(content)
+            with codec.payload_type_of(content.findtext(_SERVICE_ID)):
+                body = codec.read_SendMessage(content)
         elif tag == SEND_MESSAGE_RESPONSE:
             body = codec.read_SendMessageResponse(content)
         elif tag == clark(version.namespace, "Fault"):
@@ -160,7 +162,8 @@ def read_request(data: bytes) -> Envelope[models.SendMessage]:
     with _in_version(version):
         if content.tag != SEND_MESSAGE:
             raise _unexpected_body(content, "SendMessage")
-        body = codec.read_SendMessage(content)
+        with codec.payload_type_of(content.findtext(_SERVICE_ID)):
+            body = codec.read_SendMessage(content)
     return Envelope(body=body, version=version, header=header, document=root)
 
 

@@ -138,8 +138,25 @@ def parse_xml(data: bytes) -> etree._Element:
 
 
 def path_of(element: etree._Element) -> str:
-    """The element's location as an XPath with the document's own prefixes."""
-    return str(element.getroottree().getpath(element))
+    """The element's location as an XPath with the document's own prefixes; an element in a
+    default namespace by its local name (libxml2 would print `*`), a repeated one with its
+    position among the siblings of its name."""
+    steps = []
+    node: etree._Element | None = element
+    while node is not None:
+        parent = node.getparent()
+        if not isinstance(node.tag, str):
+            steps.append("node()")
+        else:
+            local = etree.QName(node).localname
+            step = f"{node.prefix}:{local}" if node.prefix else local
+            if parent is not None:
+                same = [child for child in parent if child.tag == node.tag]
+                if len(same) > 1:
+                    step += f"[{same.index(node) + 1}]"
+            steps.append(step)
+        node = parent
+    return "/" + "/".join(reversed(steps))
 
 
 def clark(namespace: str, local: str) -> str:

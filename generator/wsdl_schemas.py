@@ -1,8 +1,13 @@
-"""Fold a set of XSD files into one xs:schema per target namespace, for a self-contained WSDL."""
+"""Fold a set of XSD files into one xs:schema per target namespace, for a self-contained WSDL.
+
+Every inlined schema is rebuilt with one prefix per namespace across the whole WSDL (no `tns`
+bound to a different namespace in each), schemas come after the ones they import (JAX-WS wsimport
+resolves in document order), and a local declaration whose file's elementFormDefault or
+attributeFormDefault differs from its namespace's first file says its `form` itself.
+"""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from lxml import etree
@@ -11,7 +16,13 @@ from .model import Schema
 from .xmlfiles import XS
 
 _XS_TAG = f"{{{XS}}}"
-_LINKS = {f"{_XS_TAG}include", f"{_XS_TAG}import", f"{_XS_TAG}redefine"}
+_LINKS = {f"{_XS_TAG}include", f"{_XS_TAG}import", f"{_XS_TAG}redefine", f"{_XS_TAG}override"}
+_QNAME_ATTRIBUTES = ("type", "base", "ref", "itemType", "memberTypes", "substitutionGroup", "refer")
+_XPATHS = {f"{_XS_TAG}selector", f"{_XS_TAG}field"}
+_FORMS = (
+    ("elementFormDefault", f"{_XS_TAG}element"),
+    ("attributeFormDefault", f"{_XS_TAG}attribute"),
+)
 
 
 def inline_schemas(trees: dict[Path, etree._ElementTree]) -> tuple[Schema, ...]:
@@ -21,32 +32,24 @@ def inline_schemas(trees: dict[Path, etree._ElementTree]) -> tuple[Schema, ...]:
     namespace of the schema that includes it.
     """
     namespace_of = _namespaces(trees)
-    merged: dict[str, etree._Element] = {}
+    files: dict[str, list[Path]] = {}
     imports: dict[str, set[str]] = {}
     for path, tree in trees.items():
-        source = tree.getroot()
         ns = namespace_of[path]
-        target = merged.get(ns)
-        if target is None:
-            target = merged[ns] = _empty_schema(source, ns)
-            imports[ns] = set()
-        for child in source:
-            if not isinstance(child.tag, str):
-                continue
-            if child.tag == f"{_XS_TAG}import":
-                imported = child.get("namespace", "")
-                if imported != ns:
-                    imports[ns].add(imported)
-            elif child.tag not in _LINKS:
-                target.append(copy.deepcopy(child))
+        files.setdefault(ns, []).append(path)
+        for link in tree.getroot().iterchildren(f"{_XS_TAG}import"):
+            if link.get("namespace", "") != ns:
+                imports.setdefault(ns, set()).add(link.get("namespace", ""))
+    prefixes = _prefixes(set(files) | _referenced(trees))
     schemas = []
-    for ns in sorted(merged):
-        root = merged[ns]
-        for position, imported in enumerate(sorted(imports[ns])):
-            link = etree.Element(f"{_XS_TAG}import")
-            if imported:
-                link.set("namespace", imported)
-            root.insert(position, link)
+    for ns in _imported_first(files, imports):
+        root = _root(ns, trees[files[ns][0]].getroot(), imports.get(ns, set()), prefixes)
+        for path in files[ns]:
+            source = trees[path].getroot()
+            forms = _forms(source, root)
+            for child in source:
+                if isinstance(child.tag, str) and child.tag not in _LINKS:
+                    root.append(_rebuilt(child, prefixes, forms))
         etree.indent(root, space="  ")
         schemas.append(Schema(namespace=ns, text=etree.tostring(root, encoding="unicode")))
     return tuple(schemas)
@@ -62,9 +65,50 @@ def _namespaces(trees: dict[Path, etree._ElementTree]) -> dict[Path, str]:
     return namespace_of
 
 
-def _empty_schema(source: etree._Element, ns: str) -> etree._Element:
-    nsmap = {prefix: uri for prefix, uri in source.nsmap.items()}
-    nsmap.setdefault("xs", XS)
+def _referenced(trees: dict[Path, etree._ElementTree]) -> set[str]:
+    """Every namespace an import or a QName value of the set names."""
+    found = set()
+    for tree in trees.values():
+        for element in tree.getroot().iter(f"{_XS_TAG}*"):
+            if element.tag == f"{_XS_TAG}import":
+                found.add(element.get("namespace", ""))
+            for name in _QNAME_ATTRIBUTES:
+                for part in element.get(name, "").split():
+                    prefix = part.rpartition(":")[0]
+                    found.add(element.nsmap.get(prefix or None, ""))
+    return found
+
+
+def _prefixes(namespaces: set[str]) -> dict[str, str]:
+    """One prefix per namespace, the same in every inlined schema (`xs` for XML Schema)."""
+    named = sorted(n for n in namespaces if n and n != XS)
+    prefixes = {ns: f"s{index}" for index, ns in enumerate(named, start=1)}
+    prefixes[XS] = "xs"
+    return prefixes
+
+
+def _imported_first(files: dict[str, list[Path]], imports: dict[str, set[str]]) -> list[str]:
+    """The namespaces in an order where each comes after those it imports (cycles: by name)."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(ns: str) -> None:
+        if ns in ordered or ns in visiting or ns not in files:
+            return
+        visiting.add(ns)
+        for imported in sorted(imports.get(ns, set())):
+            visit(imported)
+        ordered.append(ns)
+
+    for ns in sorted(files):
+        visit(ns)
+    return ordered
+
+
+def _root(
+    ns: str, source: etree._Element, imported: set[str], prefixes: dict[str, str]
+) -> etree._Element:
+    nsmap = {prefix: uri for uri, prefix in prefixes.items()}
     root = etree.Element(f"{_XS_TAG}schema", nsmap=nsmap)
     if ns:
         root.set("targetNamespace", ns)
@@ -72,4 +116,54 @@ def _empty_schema(source: etree._Element, ns: str) -> etree._Element:
         value = source.get(name)
         if value is not None:
             root.set(name, value)
+    for namespace in sorted(imported):
+        link = etree.SubElement(root, f"{_XS_TAG}import")
+        if namespace:
+            link.set("namespace", namespace)
     return root
+
+
+def _forms(source: etree._Element, merged: etree._Element) -> dict[str, str]:
+    """The `form` that local declarations from `source` must state, by declaration tag."""
+    forms = {}
+    for default, tag in _FORMS:
+        own = source.get(default, "unqualified")
+        if own != merged.get(default, "unqualified"):
+            forms[tag] = own
+    return forms
+
+
+def _rebuilt(
+    source: etree._Element, prefixes: dict[str, str], forms: dict[str, str], top: bool = True
+) -> etree._Element:
+    """A copy of `source` whose QName values use the shared prefixes."""
+    nsmap = None
+    if source.tag in _XPATHS:  # XPath prefixes cannot be rewritten safely: keep the source's
+        nsmap = {p: uri for p, uri in source.nsmap.items() if p is not None}
+    tag = str(source.tag)
+    in_xs = tag.startswith(_XS_TAG)
+    copy = etree.Element(tag, nsmap=nsmap)
+    for name, value in source.attrib.items():
+        if name in _QNAME_ATTRIBUTES and in_xs:
+            value = " ".join(_qname(part, source, prefixes) for part in value.split())
+        copy.set(name, value)
+    form = forms.get(tag)
+    if form and not top and source.get("name") is not None and source.get("form") is None:
+        copy.set("form", form)
+    copy.text = source.text
+    copy.tail = source.tail
+    for child in source:
+        if isinstance(child.tag, str):
+            if child.tag.startswith(_XS_TAG) or in_xs:
+                copy.append(_rebuilt(child, prefixes, forms, top=False))
+            else:
+                copy.append(_rebuilt(child, prefixes, {}, top=False))
+    return copy
+
+
+def _qname(value: str, context: etree._Element, prefixes: dict[str, str]) -> str:
+    prefix, _, local = value.rpartition(":")
+    ns = context.nsmap.get(prefix or None, "")
+    if not ns:
+        return local
+    return f"{prefixes[ns]}:{local}"

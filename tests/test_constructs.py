@@ -25,7 +25,7 @@ from xsdata.formats.dataclass.models.generics import DerivedElement
 from xsdata.formats.dataclass.parsers import XmlParser
 from xsdata.formats.dataclass.serializers import XmlSerializer
 
-from tests.constructs import XSI, ConstructCase, Generated, gateway_elements, generate
+from tests.constructs import XS, XSI, ConstructCase, Generated, gateway_elements, generate
 from tests.constructs import load_construct_cases as _cases
 from tests.support import canonical
 
@@ -226,3 +226,40 @@ def test_generated_client_calls_generated_server(
                 assert fault.value.error_code == "CASE_FAULT"
         called += 1
     assert called, "every case has a request and a response sample of one of its services"
+
+
+def _wsdl_validator(result: Generated, folder: Path) -> etree.XMLSchema:
+    """The WSDL's inline schemas, each written to a file of its own, compiled as one set."""
+    wsdl = etree.fromstring(result.package.wsdl_text().encode("utf-8"))
+    schemas = wsdl.findall(f"{{http://schemas.xmlsoap.org/wsdl/}}types/{{{XS}}}schema")
+    location = {
+        s.get("targetNamespace", ""): folder / f"schema-{i}.xsd" for i, s in enumerate(schemas)
+    }
+    hub = etree.Element(f"{{{XS}}}schema")
+    for schema in schemas:
+        for link in schema.iterchildren(f"{{{XS}}}import"):
+            link.set("schemaLocation", location[link.get("namespace", "")].as_uri())
+        path = location[schema.get("targetNamespace", "")]
+        path.write_bytes(etree.tostring(schema))
+        namespace = schema.get("targetNamespace")
+        kind = "import" if namespace else "include"  # the hub itself has no namespace
+        link = etree.SubElement(hub, f"{{{XS}}}{kind}", schemaLocation=path.as_uri())
+        if namespace:
+            link.set("namespace", namespace)
+    return etree.XMLSchema(hub)
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=lambda c: c.name)
+def test_wsdl_schemas_are_the_contract(
+    case: ConstructCase, built: dict[str, Generated], tmp_path: Path
+) -> None:
+    """The schemas inlined in the WSDL compile on their own and accept exactly what the XSD
+    files accept: every sample, and what we write from it."""
+    result = built[case.name]
+    validator = _wsdl_validator(result, tmp_path)
+    for message in case.messages:
+        envelope = result.envelope(message.read_bytes())
+        written = result.package.write_envelope(result.package.read_message(envelope))
+        for document in (envelope, written):
+            for element in gateway_elements(etree.fromstring(document)):
+                assert validator.validate(element), f"{message.name}: {validator.error_log}"

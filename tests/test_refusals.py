@@ -109,11 +109,17 @@ REFUSED = [
         id="wrong-operation",
     ),
     pytest.param(
-        request("<number>1</number>", data_attrs=""),
+        request(
+            "<number>1</number>",
+            info="<messageId>m-1</messageId><serviceId>NO_SUCH_SERVICE</serviceId>"
+            "<messageDate>2024-03-05T09:00:00+05:00</messageDate>"
+            "<sender><senderId>s</senderId></sender>",
+            data_attrs="",
+        ),
         g.UnknownPayloadTypeError,
         "no xsi:type",
         "/data",
-        id="missing-xsi-type",
+        id="missing-xsi-type-unknown-service",
     ),
     pytest.param(
         request(
