@@ -239,3 +239,31 @@ def test_check_is_2_on_a_type_name_typo(project_copy: Path) -> None:
     done = run("check", cwd=project_copy)
     assert done.returncode == 2
     assert "common/Dictionary.xsd" in done.stderr and "strin" in done.stderr
+
+
+def test_xsdata_warnings_that_change_a_binding_are_located_errors(tmp_path: Path) -> None:
+    """The last net: xsdata's warnings that it changed a binding are errors at the schema line."""
+    import logging
+
+    from lxml import etree
+
+    from generator.bindings import _Warnings
+    from generator.load import _located
+
+    warnings = _Warnings()
+    messages = (
+        "Reset absent type: {urn:x}Adress",
+        "Duplicate type {urn:x}R, will keep the last defined",
+        "Overriding field type namespace a:b (c)",
+    )
+    for message in messages:
+        warnings.emit(logging.LogRecord("xsdata", logging.WARNING, "", 0, message, None, None))
+    assert [loss.name for loss in warnings.losses] == ["{urn:x}Adress", "{urn:x}R"]
+    schema = tmp_path / "s.xsd"
+    schema.write_text(
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:t="urn:x">\n'
+        '  <xs:element name="a" type="t:Adress"/>\n</xs:schema>\n'
+    )
+    problem = _located(warnings.losses[0], {schema: etree.parse(str(schema))}, tmp_path)
+    assert (problem.file, problem.line) == ("s.xsd", 2)
+    assert "type {urn:x}Adress is not found" in problem.message
