@@ -129,6 +129,12 @@ class Generated:
     exit_code: int
     output: str
 
+    def __repr__(self) -> str:
+        return f"Generated({self.case.name!r}, exit {self.exit_code})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
     @cached_property
     def package(self) -> ModuleType:
         if str(self.src) not in sys.path:
