@@ -229,6 +229,15 @@ _REWRITES = (
         re.compile(r"The QName value '(\w+)' does not resolve to a\(n\) (.+?) definition"),
         r"\2 \1 (no namespace) is not defined in these schemas",
     ),  # fmt: skip
+    (
+        re.compile(
+            r"References from this schema to components in no namespace are not allowed, since "
+            r"not indicated by an import statement\."
+        ),
+        "an unprefixed name here means no namespace (this schema declares no default "
+        "namespace), and no schema of no namespace is imported: write the name with the prefix "
+        "of its namespace",
+    ),
     (re.compile(r"\s*\(line \d+\)"), ""),
 )
 
