@@ -49,28 +49,46 @@ def log_request(record: RequestLog) -> None:
     )
 
 
+# Upper bounds on what one line carries, whatever a library or a request puts in a record.
+MESSAGE_CHARACTERS = 2_000
+FIELD_CHARACTERS = 256
+ERROR_CHARACTERS = 8_000
+
+
+def _bounded(value: object, limit: int) -> object:
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"…(+{len(value) - limit} characters)"
+    return value
+
+
 class JsonLines(logging.Formatter):
-    """Every record as one JSON object: time, level, logger, message, and its `fields`."""
+    """Every record as one JSON object: time, level, logger, message, and its `fields`, each
+    string bounded (JSON escapes the control characters, so a value cannot split the line)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _bounded(record.getMessage(), MESSAGE_CHARACTERS),
         }
-        line.update(getattr(record, "fields", {}))
+        fields = getattr(record, "fields", {})
+        line.update({str(k)[:64]: _bounded(v, FIELD_CHARACTERS) for k, v in fields.items()})
         if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
+            line["error"] = _bounded(self.formatException(record.exc_info), ERROR_CHARACTERS)
         elif record.exc_text:
-            line["error"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False)
+            line["error"] = _bounded(record.exc_text, ERROR_CHARACTERS)
+        # U+2028/2029 are line ends to some readers of JSON lines: escaped too.
+        text = json.dumps(line, ensure_ascii=False)
+        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 _listener: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
 
 
-def configure(level: str = "INFO", queue_limit: int = 10_000) -> None:
+def configure(
+    level: str = "INFO", queue_limit: int = 10_000, queue_bytes: int = 16 * 1024 * 1024
+) -> None:
     """JSON lines on stderr for every logger, at `level`.
 
     A request's thread only puts its record on a queue; one thread of the process formats and
@@ -78,8 +96,9 @@ def configure(level: str = "INFO", queue_limit: int = 10_000) -> None:
     for the log's file or for another thread holding its lock. Call it in each process (a server
     worker after the fork): the writing thread does not survive a fork. At exit it drains, and
     from then on records are written directly. When the output cannot keep up and `queue_limit`
-    records wait, further ones are dropped and counted, and a warning says how many once there is
-    room again: memory stays bounded and requests are never held.
+    records, or `queue_bytes` of their text, wait, further ones are dropped and counted, and a
+    warning says how many once there is room again: memory stays bounded (each record's strings
+    are cut as the line would cut them) and requests are never held.
     """
     stop()
     handler = logging.StreamHandler(sys.stderr)
@@ -88,9 +107,10 @@ def configure(level: str = "INFO", queue_limit: int = 10_000) -> None:
     # checked by _Enqueue (qsize is exact for one thread, a few over under a race), and the
     # listener's stop sentinel always gets in.
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(records, handler, respect_handler_level=True)
+    enqueue = _Enqueue(records, queue_limit, queue_bytes)
+    listener = _Writer(records, handler, enqueue)
     root = logging.getLogger()
-    root.handlers[:] = [_Enqueue(records, queue_limit)]
+    root.handlers[:] = [enqueue]
     root.setLevel(level.upper())
     listener.start()
     _listener.append((listener, handler))
@@ -110,26 +130,45 @@ def stop() -> None:
 atexit.register(stop)
 
 
+_NOTE_BYTES = 1024  # what the note of dropped records takes, at most
+
+
 class _Enqueue(logging.handlers.QueueHandler):
     """Queues a copy of the record with its message and fields fixed as they are now (a caller
     may change its arguments afterwards, and they are not the writing thread's to read); the
     JSON formatting runs on the writing thread. Other handlers keep the record untouched."""
 
-    def __init__(self, records: queue.SimpleQueue[logging.LogRecord], limit: int) -> None:
+    def __init__(
+        self, records: queue.SimpleQueue[logging.LogRecord], limit: int, byte_limit: int
+    ) -> None:
         super().__init__(records)
         self.records = records
         self.limit = limit
+        self.byte_limit = byte_limit
+        self.queued_bytes = 0
         self.dropped = 0
         self._count = threading.Lock()
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        if self.dropped and self.records.qsize() < self.limit - 1:
+        if (
+            self.dropped
+            and self.records.qsize() < self.limit - 1
+            and self.queued_bytes + 2 * _NOTE_BYTES <= self.byte_limit
+        ):
             self._report_dropped()
-        if self.records.qsize() < self.limit:
-            self.records.put_nowait(record)
-        else:
-            with self._count:
+        size = getattr(record, "size", 0)
+        with self._count:
+            room = self.records.qsize() < self.limit and self.queued_bytes + size <= self.byte_limit
+            if room:
+                self.queued_bytes += size
+            else:
                 self.dropped += 1
+        if room:
+            self.records.put_nowait(record)
+
+    def written(self, record: logging.LogRecord) -> None:
+        with self._count:
+            self.queued_bytes -= getattr(record, "size", 0)
 
     def _report_dropped(self) -> None:
         with self._count:
@@ -140,19 +179,47 @@ class _Enqueue(logging.handlers.QueueHandler):
             __name__, logging.WARNING, __file__, 0,
             "%d log records were dropped: the log's output could not keep up", (dropped,), None,
         )  # fmt: skip
-        self.records.put_nowait(self.prepare(note))
+        prepared = self.prepare(note)
+        with self._count:
+            self.queued_bytes += getattr(prepared, "size", 0)
+        self.records.put_nowait(prepared)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         queued = copy.copy(record)
-        queued.msg = record.getMessage()
+        message = str(_bounded(record.getMessage(), MESSAGE_CHARACTERS))
+        queued.msg = message
         queued.args = None
+        size = 512 + len(message)
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
-            queued.fields = dict(fields)
+            bounded = {k: _bounded(v, FIELD_CHARACTERS) for k, v in fields.items()}
+            queued.fields = bounded
+            size += sum(len(str(v)) + 32 for v in bounded.values())
         if record.exc_info:
             # The traceback must not outlive this thread's frames: it travels as text.
             queued.exc_text = record.exc_text or logging.Formatter().formatException(
                 record.exc_info
             )
             queued.exc_info = None
+        if queued.exc_text:
+            queued.exc_text = str(_bounded(queued.exc_text, ERROR_CHARACTERS))
+            size += len(queued.exc_text)
+        queued.size = size  # the bytes it holds, about, for the queue's bound
         return queued
+
+
+class _Writer(logging.handlers.QueueListener):
+    """The writing thread: each record written gives its bytes back to the queue's bound."""
+
+    def __init__(
+        self, records: queue.SimpleQueue[logging.LogRecord], handler: logging.Handler,
+        enqueue: _Enqueue,
+    ) -> None:  # fmt: skip
+        super().__init__(records, handler, respect_handler_level=True)
+        self.enqueue_handler = enqueue
+
+    def handle(self, record: logging.LogRecord) -> None:
+        try:
+            super().handle(record)
+        finally:
+            self.enqueue_handler.written(record)

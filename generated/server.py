@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -172,7 +173,12 @@ class ReplayGuard(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RequestLog:
-    """One request, as the access log may record it: identifiers and outcome, no content."""
+    """One request, as the access log may record it: identifiers and outcome, no content.
+
+    The identifiers come from the sender, before any check: each is cut to LOGGED_CHARACTERS with
+    its control characters escaped (`loggable`), so a request cannot make its log line long or
+    split it in two.
+    """
 
     started: datetime
     duration: float  # seconds
@@ -186,6 +192,22 @@ class RequestLog:
 
 class _Service(Protocol):
     def __call__(self, request: Any, context: RequestContext) -> Any: ...
+
+
+LOGGED_CHARACTERS = 128
+
+
+def loggable(value: str, limit: int = LOGGED_CHARACTERS) -> str:
+    """A sender's value fit for a log: control and format characters (new lines, U+202E) escaped,
+    at most `limit` characters, and what was cut said by its length."""
+    cut = value[:limit]
+    shown = "".join(
+        c if c.isprintable() and unicodedata.category(c) != "Cf" else f"\\u{ord(c):04x}"
+        for c in cut
+    )
+    if len(value) > limit:
+        shown += f"…(+{len(value) - limit} characters)"
+    return shown
 
 
 @dataclass(frozen=True)
@@ -238,9 +260,9 @@ class SyncChannelApp:
             duration=duration,
             http_status=answer.status,
             outcome=answer.outcome or _REASONS.get(answer.status, str(answer.status)),
-            message_id=info.message_id if info else None,
-            sender_id=info.sender.sender_id if info else None,
-            service_id=info.service_id if info else None,
+            message_id=loggable(info.message_id) if info else None,
+            sender_id=loggable(info.sender.sender_id) if info else None,
+            service_id=loggable(info.service_id) if info else None,
             soap_version=answer.version.value if answer.version else None,
         )
         try:
@@ -385,7 +407,7 @@ class SyncChannelApp:
                 "%s failed (incident %s, message %s)",
                 binding.service_id,
                 incident,
-                context.message_id,
+                loggable(context.message_id),
             )
             return self._fault(
                 version,

@@ -236,3 +236,80 @@ def test_the_stop_at_exit_gets_in_while_the_queue_is_at_its_limit(
     assert not stopping.is_alive() and failures == []
     written = [m for m in lines if m.startswith("record ")]
     assert 3 <= len(written) <= 4  # what was queued, and the one the writer held
+
+
+def test_a_log_output_that_cannot_keep_up_is_bounded_in_bytes_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Large records fill the byte bound long before the record count: 950 KB messages, each cut
+    to the line's bound, and at most `queue_bytes` of them wait."""
+    import time
+
+    from exemptions import logs
+
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stderr", stream)
+    root = logging.getLogger()
+    saved = root.level, root.handlers[:]
+    logs.configure("INFO", queue_limit=10_000, queue_bytes=64 * 1024)
+    try:
+        enqueue = root.handlers[0]
+        assert isinstance(enqueue, logs._Enqueue)
+        writer = logs._listener[0][1]
+        assert writer.lock is not None
+        with writer.lock:
+            for _ in range(200):
+                logging.getLogger("medexempt.test").warning("%s", "x" * 950_000)
+            assert enqueue.queued_bytes <= 64 * 1024
+            assert enqueue.dropped >= 150
+        time.sleep(0.3)
+    finally:
+        logs.stop()
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+    lines = stream.getvalue().splitlines()
+    assert max(len(line) for line in lines) < logs.MESSAGE_CHARACTERS + 400
+
+
+def test_a_line_is_bounded_and_stays_one_line() -> None:
+    record = logging.LogRecord("x", logging.INFO, "", 0, "a\u2028b" + "y" * 10_000, None, None)
+    record.fields = {"messageId": "z" * 5_000, "note": 'evil"\n{"iin": "900101300017"}'}
+    line = JsonLines().format(record)
+    assert "\n" not in line and "\u2028" not in line and len(line) < 3_000
+    parsed = json.loads(line)
+    assert parsed["messageId"].endswith("(+4744 characters)")
+    assert parsed["note"] == 'evil"\n{"iin": "900101300017"}'  # escaped by JSON, on one line
+
+
+def test_sender_values_reach_the_request_log_bounded_and_escaped() -> None:
+    """Refused before any password check (an unknown mustUnderstand header), a 950 KB messageId
+    and a senderId forging a line end are logged cut and escaped."""
+    from generated.server import LOGGED_CHARACTERS, RequestLog, ServerConfig, Servicer, make_app
+
+    seen: list[RequestLog] = []
+    config = ServerConfig(senders={}, on_request=seen.append, max_body_bytes=2_000_000)
+    app = make_app(Servicer(), config)
+    message = request_message(
+        "EHEALTH_MEDICAL_EXEMPTION_SEARCH",
+        models.MedicalExemptionSearchRequest(number="1"),
+        sender_id='s\n{"level":"INFO","iin":"900101300017"}\u202e',
+        message_id="m" * 950_000,
+    )
+    header = '<x:Trap xmlns:x="urn:trap" soap:mustUnderstand="1"/>'
+    body = write_envelope(Envelope(body=message)).replace(
+        b"<soap:Body", b"<soap:Header>" + header.encode() + b"</soap:Header><soap:Body", 1
+    )
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/sync",
+        "CONTENT_TYPE": "text/xml",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+    }
+    b"".join(app(environ, lambda status, headers: None))
+    (record,) = seen
+    assert record.outcome == "MUST_UNDERSTAND"
+    assert record.message_id is not None and record.sender_id is not None
+    assert len(record.message_id) < LOGGED_CHARACTERS + 40
+    assert "\n" not in record.sender_id and "\u202e" not in record.sender_id
+    assert "\\u000a" in record.sender_id
