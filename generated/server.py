@@ -290,7 +290,19 @@ class SyncChannelApp:
         body = self._read_body(environ)
         if isinstance(body, _Answer):
             return body
-        return self._soap(body, hinted, environ)
+        try:
+            return self._soap(body, hinted, environ)
+        except (
+            Exception
+        ):  # a bug of ours or a library's: still a fault, never the WSGI server's 500
+            incident = uuid.uuid4().hex[:12]
+            log.exception("the request failed (incident %s)", incident)
+            return self._fault(
+                hinted,
+                FaultCode.RECEIVER,
+                "INTERNAL_ERROR",
+                f"internal error (incident {incident})",
+            )
 
     def _read_body(self, environ: dict[str, Any]) -> bytes | _Answer:
         limit = self.config.max_body_bytes
@@ -448,19 +460,34 @@ class SyncChannelApp:
         limit = self.config.max_message_age
         if limit is None:
             return None
-        sent = info.message_date.to_datetime()
-        if sent.tzinfo is None:
-            sent = sent.replace(tzinfo=ZONE)  # SPEC §7: a date without offset is Almaty time
-        age = (datetime.now(UTC) - sent).total_seconds()
-        if age > limit:
-            return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
-        if -age > self.config.max_clock_skew:
+        date = info.message_date
+        sent: datetime | None
+        expires: datetime | None
+        try:
+            # 24:00:00 is valid xs:dateTime: midnight at the end of that day.
+            midnight = date.hour == 24
+            sent = (date._replace(hour=0) if midnight else date).to_datetime()
+            if sent.tzinfo is None:
+                sent = sent.replace(tzinfo=ZONE)  # SPEC §7: a date without offset is Almaty time
+            sent += timedelta(days=1) if midnight else timedelta()
+            expires = sent + timedelta(seconds=limit)
+        except (ValueError, OverflowError):  # a valid xs:dateTime outside Python's years 1..9999
+            sent = expires = None
+        if sent is None or expires is None:
+            future = date.year > 5000  # years 10000 and later, or the last day of 9999
+        else:
+            age = (datetime.now(UTC) - sent).total_seconds()
+            future = -age > self.config.max_clock_skew
+            if age > limit:
+                return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
+        if future:
             return (
                 "MESSAGE_FROM_THE_FUTURE",
                 f"messageDate is more than {self.config.max_clock_skew:g} s ahead",
             )
+        if sent is None or expires is None:
+            return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
         guard = self.config.replay_guard
-        expires = sent + timedelta(seconds=limit)
         if guard is not None and not guard.first_seen(
             info.sender.sender_id, info.message_id, expires
         ):
@@ -470,7 +497,7 @@ class SyncChannelApp:
     def _not_understood(self, header: tuple[_Element, ...], version: SoapVersion) -> str | None:
         must = clark(version.namespace, "mustUnderstand")
         for block in header:
-            if block.get(must) in ("1", "true") and isinstance(block.tag, str):
+            if (block.get(must) or "").strip() in ("1", "true") and isinstance(block.tag, str):
                 namespace = block.tag[1:].partition("}")[0] if block.tag.startswith("{") else ""
                 if namespace not in self.config.understood_headers:
                     return block.tag

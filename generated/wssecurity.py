@@ -389,8 +389,16 @@ class RsaVerifier:
                 Reason.DIGEST_MISMATCH, "the Body does not match its signed digest"
             ) from None
         except (SignXMLException, ValueError) as exc:
+            # signxml's own words can quote the message (a SignatureValue with its line ends): not
+            # repeated, only its kind.
             raise SignatureError(
-                Reason.INVALID, f"the signature value does not verify ({exc})"
+                Reason.INVALID, f"the signature does not verify ({type(exc).__name__})"
+            ) from None
+        except (
+            Exception
+        ) as exc:  # lxml's schema check of ds:Signature, and the like: still a refusal
+            raise SignatureError(
+                Reason.INVALID, f"the signature is malformed ({type(exc).__name__})"
             ) from None
         der = certificate.public_bytes(serialization.Encoding.DER)
         return VerifiedSigner(certificate=der, subject=certificate.subject.rfc4514_string())

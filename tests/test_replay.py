@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -165,3 +166,41 @@ def test_a_replay_to_another_server_on_the_same_postgresql_is_refused(
     assert getattr(getattr(fault, "detail", None), "error_code", None) == "REPLAYED_MESSAGE"
     fresh = httpx.post(second, content=message(), headers=headers)
     assert fresh.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("date", "code"),
+    [
+        ("2024-03-05T24:00:00+05:00", "MESSAGE_EXPIRED"),
+        ("0000-01-01T00:00:00Z", "MESSAGE_EXPIRED"),
+        ("-0001-01-01T00:00:00Z", "MESSAGE_EXPIRED"),
+        ("0001-01-01T00:00:00+05:00", "MESSAGE_EXPIRED"),
+        ("9999-12-31T24:00:00Z", "MESSAGE_FROM_THE_FUTURE"),
+        ("10000-01-01T00:00:00Z", "MESSAGE_FROM_THE_FUTURE"),
+    ],
+)
+def test_a_valid_message_date_outside_pythons_years_is_refused_as_a_fault(
+    date: str, code: str
+) -> None:
+    """xs:dateTime allows years Python cannot hold and 24:00:00: a fault, never an exception."""
+    app = make_app(Servicer(), ServerConfig(senders=None))
+    body = write_envelope(Envelope(body=request_message(
+        "EHEALTH_MEDICAL_EXEMPTION_SEARCH", models.MedicalExemptionSearchRequest(number="1"),
+        sender_id="s",
+    )))  # fmt: skip
+    body = re.sub(
+        rb"<messageDate>[^<]*</messageDate>", f"<messageDate>{date}</messageDate>".encode(), body
+    )
+    assert post(app, body) == (500, code)
+
+
+def test_must_understand_with_white_space_is_understood_as_true() -> None:
+    """xs:boolean collapses white space: mustUnderstand=" 1 " is 1."""
+    app = make_app(Servicer(), ServerConfig(senders=None, max_message_age=None))
+    body = write_envelope(Envelope(body=request_message(
+        "EHEALTH_MEDICAL_EXEMPTION_SEARCH", models.MedicalExemptionSearchRequest(number="1"),
+        sender_id="s",
+    )))  # fmt: skip
+    header = b'<soap:Header><x:Trap xmlns:x="urn:trap" soap:mustUnderstand=" 1 "/></soap:Header>'
+    body = body.replace(b"<soap:Body", header + b"<soap:Body", 1)
+    assert post(app, body) == (500, "MUST_UNDERSTAND")

@@ -17,6 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 import generated as g
@@ -532,3 +534,64 @@ def test_serve_threads_signing_into_the_app(tmp_path: Path) -> None:
     assert settings.signature_mode == "required" and settings.trust == (ca,)
     made = signer_for(settings)
     assert made is not None and made.certificate == signer.certificate
+
+
+# Mutations of the wsse:Security subtree ----------------------------------------------------------
+
+_MUTATIONS = ("drop", "empty", "text", "duplicate", "child", "attribute")
+_SECURITY_CODES = {r.value for r in Reason}
+
+
+def _mutated(data: bytes, picks: list[tuple[int, str, str]]) -> bytes:
+    root = etree.fromstring(data)
+    security = root.find(f".//{{{WSSE_NS}}}Security")
+    assert security is not None
+    for index, mutation, text in picks:
+        nodes = list(security.iter())
+        node = nodes[index % len(nodes)]
+        parent = node.getparent()
+        if mutation == "drop" and parent is not None and node is not security:
+            parent.remove(node)
+        elif mutation == "empty":
+            node.text = None
+            for child in list(node):
+                node.remove(child)
+        elif mutation == "text":
+            node.text = text
+        elif mutation == "duplicate" and parent is not None and node is not security:
+            parent.append(copy.deepcopy(node))
+        elif mutation == "child":
+            name = text.strip() if text.strip().isalpha() else "Unknown"
+            etree.SubElement(node, f"{{{DS_NS}}}{name[:40]}")
+        elif mutation == "attribute":
+            node.set("Algorithm", text)
+    return bytes(etree.tostring(root))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.sampled_from(_MUTATIONS),
+            st.sampled_from(["", " ", "!!", "AAAA\nBBBB", "InclusiveNamespaces", "Transform",
+                             "http://www.w3.org/2001/10/xml-exc-c14n#", "#id-1", "x" * 300]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)  # fmt: skip
+def test_any_mutation_of_the_security_header_is_a_signature_fault(
+    picks: list[tuple[int, str, str]],
+) -> None:
+    """Whatever is broken in wsse:Security, the answer is a Sender fault with a signature errorCode
+    (or, when the mutation left a valid signature, an answer): never an exception or an HTML 500."""
+    data = _mutated(request_bytes(pki().sender), picks)
+    status, envelope = post(app(), data)
+    if isinstance(envelope.body, g.SoapFault):
+        assert envelope.body.detail is not None
+        code = envelope.body.detail.error_code
+        assert code in _SECURITY_CODES | {"INVALID_MESSAGE"}, code
+        assert status == 500 and "\n" not in envelope.body.reason
+    else:
+        assert status == 200
