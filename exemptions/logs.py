@@ -84,6 +84,26 @@ class JsonLines(logging.Formatter):
 
 
 _listener: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
+# Libraries whose records can spell out personal data: fontTools lists the glyphs it keeps for a
+# certificate (the letters of a patient's name), fpdf2 the characters a font lacks. Errors only.
+QUIET_LOGGERS = ("fontTools", "fpdf")
+
+
+def gunicorn_logconfig(level: str) -> dict[str, Any]:
+    """gunicorn's own loggers as JSON lines on stderr too (its `logconfig_dict`); its access log
+    stays off: the service writes its own line per request."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonLines}},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            "gunicorn.error": {"level": level.upper(), "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+    }
 
 
 def configure(
@@ -112,6 +132,8 @@ def configure(
     root = logging.getLogger()
     root.handlers[:] = [enqueue]
     root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     listener.start()
     _listener.append((listener, handler))
 

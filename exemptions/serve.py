@@ -21,7 +21,7 @@ from gunicorn.app.base import BaseApplication
 from generated.server import SignatureMode
 
 from .app import Settings, build_app, signer_for
-from .logs import configure
+from .logs import configure, gunicorn_logconfig
 
 DEMO_SENDER = ("sender", "password")  # the original's sample request sends these
 
@@ -143,6 +143,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
             "accesslog": None,
             "errorlog": "-",
             "loglevel": options.log_level,
+            "logconfig_dict": gunicorn_logconfig(options.log_level),
         }
         super().__init__()
 

@@ -7,10 +7,11 @@ name, never the IIN. A wrong or missing token and an unknown number get the same
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 import jinja2
 
@@ -28,7 +29,11 @@ _HEADERS = [
     ("X-Robots-Tag", "noindex"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"),
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
 ]
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("exemptions", "templates"),
@@ -37,10 +42,17 @@ _ENV = jinja2.Environment(
 )
 
 
+def _visible(name: str) -> str:
+    # Control and format characters (U+202E turns the text around) are no letters of a name.
+    return "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def mask_name(record: Record) -> str:
     """`Ахметова Әлия Серікқызы` -> `А******* Ә. С.`: enough to recognise, not to identify."""
-    last = record.last_name[:1] + "*" * max(len(record.last_name) - 1, 3)
-    initials = " ".join(f"{part[:1]}." for part in (record.first_name, record.middle_name) if part)
+    last_name = _visible(record.last_name)
+    last = last_name[:1] + "*" * max(len(last_name) - 1, 3)
+    parts = (_visible(record.first_name), _visible(record.middle_name or ""))
+    initials = " ".join(f"{part[:1]}." for part in parts if part)
     return f"{last} {initials}".strip()
 
 
@@ -68,7 +80,14 @@ class VerificationPage:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return "405 Method Not Allowed", _render(None)
         path = environ.get("PATH_INFO", "")
-        number = unquote(path[len(PREFIX) :]) if path.startswith(PREFIX) else ""
+        # PATH_INFO is already decoded once by the server (PEP 3333: its bytes as latin-1); a
+        # second decoding would make /verify/%2530%2531085 open 01085.
+        try:
+            number = path[len(PREFIX) :].encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            number = ""
+        if not path.startswith(PREFIX):
+            number = ""
         token = (parse_qs(environ.get("QUERY_STRING", "")).get("t") or [""])[0]
         # The token is checked before the number is looked up, so an unknown number and a bad
         # token cannot be told apart, by content or by time.

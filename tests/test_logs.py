@@ -313,3 +313,39 @@ def test_sender_values_reach_the_request_log_bounded_and_escaped() -> None:
     assert len(record.message_id) < LOGGED_CHARACTERS + 40
     assert "\n" not in record.sender_id and "\u202e" not in record.sender_id
     assert "\\u000a" in record.sender_id
+
+
+def test_gunicorn_writes_json_lines_and_no_access_log() -> None:
+    import logging.config
+
+    from exemptions.logs import gunicorn_logconfig
+
+    config = gunicorn_logconfig("info")
+    stream = io.StringIO()
+    config["handlers"]["stderr"]["stream"] = stream
+    saved = logging.getLogger().level, logging.getLogger().handlers[:]
+    try:
+        logging.config.dictConfig(config)
+        logging.getLogger("gunicorn.error").info("Invalid request line: %r", "GET /\r\x01")
+        logging.getLogger("gunicorn.access").info("127.0.0.1 GET /sync")
+    finally:
+        root = logging.getLogger()
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        for name in ("gunicorn.error", "gunicorn.access"):
+            logging.getLogger(name).handlers.clear()
+    (line,) = stream.getvalue().splitlines()
+    assert json.loads(line)["logger"] == "gunicorn.error"
+
+
+def test_libraries_that_can_spell_a_name_are_quiet(
+    configured: Callable[[int], io.StringIO],
+) -> None:
+    from exemptions import logs
+
+    stream = configured(10_000)
+    logging.getLogger("fontTools.subset").info("Glyph names: ['А', 'х', 'м']")
+    logging.getLogger("fpdf.output").warning("Font is missing the following glyphs: Ә")
+    logging.getLogger("medexempt.test").info("kept")
+    logs.stop()
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["kept"]

@@ -204,3 +204,11 @@ def test_must_understand_with_white_space_is_understood_as_true() -> None:
     header = b'<soap:Header><x:Trap xmlns:x="urn:trap" soap:mustUnderstand=" 1 "/></soap:Header>'
     body = body.replace(b"<soap:Body", header + b"<soap:Body", 1)
     assert post(app, body) == (500, "MUST_UNDERSTAND")
+
+
+def test_two_long_message_ids_that_share_a_prefix_are_two_messages(guard: SeenMessages) -> None:
+    expires = datetime.now(UTC) + timedelta(seconds=300)
+    common = "m" * 200
+    assert guard.first_seen("s", common + "-1", expires)
+    assert guard.first_seen("s", common + "-2", expires)
+    assert not guard.first_seen("s", common + "-1", expires)

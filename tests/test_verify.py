@@ -6,6 +6,7 @@ import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from exemptions.records import Contraindication
 from exemptions.verify import VerificationPage, mask_name
@@ -86,3 +87,35 @@ def test_wrong_missing_or_foreign_token_and_unknown_number_look_the_same() -> No
 
 def test_mask_name() -> None:
     assert mask_name(replace(BASE, last_name="Ли", first_name="Ан", middle_name=None)) == "Л*** А."
+
+
+def test_the_path_is_decoded_once_as_the_server_decoded_it() -> None:
+    """PATH_INFO arrives decoded (PEP 3333); decoding again would open another record."""
+    number = "RT%41"
+    records = {number: replace(BASE, number=number), "01085": BASE}
+    page = VerificationPage(records.get, lambda n, t: t == f"ok-{n}", lambda: TODAY)
+
+    def status(path: str, token: str) -> str:
+        seen: list[str] = []
+        query = f"t={quote(token)}"
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query}
+        b"".join(page(environ, lambda s, h: seen.append(s)))
+        return seen[0]
+
+    # The QR URL quotes `RT%41` as RT%2541; the server hands the page `RT%41`.
+    assert status("/verify/RT%41", "ok-RT%41") == "200 OK"
+    # /verify/%2530%2531085 arrives as `%30%31085`: not 01085.
+    assert status("/verify/%30%31085", "ok-01085") == "404 Not Found"
+    assert status("/verify/" + "Ә".encode().decode("latin-1"), "ok-Ә") == "404 Not Found"
+
+
+def test_the_page_may_not_be_framed() -> None:
+    _, headers, _ = get("/verify/01085", "t=ok-01085")
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+def test_format_characters_do_not_survive_masking() -> None:
+    masked = mask_name(replace(BASE, last_name="\u202eвотемхА", first_name="\u200bӘлия"))
+    assert "\u202e" not in masked and "\u200b" not in masked
+    assert masked.startswith("в*") and " Ә. " in masked

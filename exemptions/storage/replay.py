@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import UTC, datetime
 
@@ -15,11 +16,17 @@ from .models import SeenMessageRow
 _PURGE_EVERY = 1000
 
 
+def _key(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class SeenMessages:
     """`generated.server.ReplayGuard` over the `seen_messages` table.
 
     The primary key (senderId, messageId) makes the first insert win, whichever worker or host
-    does it; a later one fails, which is the replay. Expired pairs are purged now and then.
+    does it; a later one fails, which is the replay. Expired pairs are purged now and then. Both
+    are stored as their SHA-256, so ids of any length are compared whole (two ids that share a
+    long prefix are two messages) and the table holds no sender's text.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -28,7 +35,7 @@ class SeenMessages:
 
     def first_seen(self, sender_id: str, message_id: str, expires: datetime) -> bool:
         now = datetime.now(UTC)
-        row = {"sender_id": sender_id[:200], "message_id": message_id[:200], "expires": expires}
+        row = {"sender_id": _key(sender_id), "message_id": _key(message_id), "expires": expires}
         try:
             in_transaction(
                 self.engine, lambda connection: connection.execute(insert(SeenMessageRow), row)

@@ -96,6 +96,11 @@ class _Row:
             self.fail(name, "must be a string (quote numbers: leading zeros count)")
             return None
         value = value.strip()
+        bad = _NOT_XML.search(value)
+        if bad is not None:
+            # It would be in every answer that finds the record, and XML 1.0 cannot carry it.
+            self.fail(name, f"holds U+{ord(bad.group()):04X}, which XML cannot carry")
+            return None
         limit = LENGTHS.get(name)
         if limit is not None and len(value) > limit:
             self.fail(name, f"longer than {limit} characters")
@@ -111,6 +116,10 @@ class _Row:
         except ValueError:
             self.fail(name, f"not {what}")
             return None
+
+
+# What XML 1.0 cannot carry (its Char production), plus the non-characters U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def validate(

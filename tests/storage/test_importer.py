@@ -165,3 +165,19 @@ def test_cli_upgrade_import_revoke(empty_url: str, tmp_path: Path) -> None:
     assert runner.invoke(db, revoke).exit_code == 1
     unknown = runner.invoke(db, ["revoke", "nope", "--reason", "x", "--db", empty_url])
     assert unknown.exit_code == 1 and "no exemption numbered nope" in unknown.output
+
+
+def test_characters_xml_cannot_carry_are_refused_at_import(engine: Engine, tmp_path: Path) -> None:
+    """A record holding U+0001 would make every answer that finds it unwritable."""
+    rows = [
+        row("B\x011"),
+        row("B2", revokedAt="2024-01-01", revocationReason="a\x1fb"),
+        row("B3", lastName="\ufffe"),
+    ]
+    issues = rejected(engine, write_jsonl(tmp_path / "bad.jsonl", rows))
+    assert {(i.line, i.field) for i in issues} == {
+        (1, "number"),
+        (2, "revocationReason"),
+        (3, "lastName"),
+    }
+    assert all("XML cannot carry" in i.message for i in issues)
