@@ -79,14 +79,14 @@ class _OrderKeepingCompounds(CreateCompoundFields):
 
 
 def _repeating_sequence(attr: Attr) -> int | None:
-    """The innermost xs:sequence around an element that may occur more than once, if any."""
+    """The outermost model group around an element that may occur more than once (a sequence, a
+    group reference or a choice): everything under it repeats together, in the sender's order."""
     if attr.is_attribute:
         return None
-    found = None
-    for kind, index, _low, high in attr.restrictions.path:
+    for _kind, index, _low, high in attr.restrictions.path:
         if high > 1:
-            found = index if kind == "s" else None
-    return found
+            return int(index)
+    return None
 
 
 class _Container(ClassContainer):
