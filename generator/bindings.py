@@ -172,6 +172,7 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         classes = transformer.analyze_classes(transformer.classes)
         generator = _InMemoryGenerator(config)
         generator.normalize_packages(classes)
+        _refuse_same_class_names(generator, classes)
         sources = [r.source for r in generator.render(classes) if r.title != "init"]
     except CodegenError as exc:
         raise GeneratorError([Problem("xsdata", None, str(exc))]) from exc
@@ -188,6 +189,25 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         if c.tag == Tag.ELEMENT
     )
     return sources[0], elements
+
+
+def _refuse_same_class_names(generator: DataclassGenerator, classes: list[Class]) -> None:
+    """Two types whose Python class names coincide (`type` and `Тип` are both `Type`): the second
+    would silently replace the first in the module."""
+    by_name: dict[str, list[Class]] = {}
+    for cls in classes:
+        by_name.setdefault(generator.filters.class_name(cls.name), []).append(cls)
+    losses = [
+        Loss(
+            same[0].name,
+            f"the types {', '.join(c.qname for c in same)} would all be the Python class {name}: "
+            "rename one of them",
+        )
+        for name, same in sorted(by_name.items())
+        if len(same) > 1
+    ]
+    if losses:
+        raise LossError(losses)
 
 
 class LossError(Exception):

@@ -18,6 +18,7 @@ from .xmlfiles import XS
 _XS_TAG = f"{{{XS}}}"
 _LINKS = {f"{_XS_TAG}include", f"{_XS_TAG}import", f"{_XS_TAG}redefine", f"{_XS_TAG}override"}
 _QNAME_ATTRIBUTES = ("type", "base", "ref", "itemType", "memberTypes", "substitutionGroup", "refer")
+_MAYBE_QNAME_VALUES = ("value", "default", "fixed")
 _XPATHS = {f"{_XS_TAG}selector", f"{_XS_TAG}field"}
 _FORMS = (
     ("elementFormDefault", f"{_XS_TAG}element"),
@@ -47,9 +48,11 @@ def inline_schemas(trees: dict[Path, etree._ElementTree]) -> tuple[Schema, ...]:
         for path in files[ns]:
             source = trees[path].getroot()
             forms = _forms(source, root)
+            # A chameleon's unprefixed references are to the namespace that includes it.
+            chameleon = ns if source.get("targetNamespace") is None else ""
             for child in source:
                 if isinstance(child.tag, str) and child.tag not in _LINKS:
-                    root.append(_rebuilt(child, prefixes, forms))
+                    _rebuilt(child, _Names(prefixes, chameleon), forms, root)
         etree.indent(root, space="  ")
         schemas.append(Schema(namespace=ns, text=etree.tostring(root, encoding="unicode")))
     return tuple(schemas)
@@ -133,19 +136,37 @@ def _forms(source: etree._Element, merged: etree._Element) -> dict[str, str]:
     return forms
 
 
+class _Names:
+    """The shared prefixes, and the namespace an unprefixed name of a chameleon include takes."""
+
+    def __init__(self, prefixes: dict[str, str], chameleon: str) -> None:
+        self.prefixes = prefixes
+        self.chameleon = chameleon
+
+
 def _rebuilt(
-    source: etree._Element, prefixes: dict[str, str], forms: dict[str, str], top: bool = True
-) -> etree._Element:
-    """A copy of `source` whose QName values use the shared prefixes."""
+    source: etree._Element,
+    names: _Names,
+    forms: dict[str, str],
+    parent: etree._Element,
+    top: bool = True,
+) -> None:
+    """A copy of `source` under `parent` whose QName values use the shared prefixes (made in
+    place: lxml would drop a prefix declared again on an element moved into the tree)."""
     nsmap = None
-    if source.tag in _XPATHS:  # XPath prefixes cannot be rewritten safely: keep the source's
+    keeps_prefixes = source.tag in _XPATHS or any(
+        ":" in source.get(name, "") for name in _MAYBE_QNAME_VALUES
+    )
+    if keeps_prefixes:
+        # XPaths, and values that may be QNames (an enumeration of an xs:QName type, a default):
+        # their prefixes cannot be told apart from text, so the source's stay declared here.
         nsmap = {p: uri for p, uri in source.nsmap.items() if p is not None}
     tag = str(source.tag)
     in_xs = tag.startswith(_XS_TAG)
-    copy = etree.Element(tag, nsmap=nsmap)
+    copy = etree.SubElement(parent, tag, nsmap=nsmap)
     for name, value in source.attrib.items():
         if name in _QNAME_ATTRIBUTES and in_xs:
-            value = " ".join(_qname(part, source, prefixes) for part in value.split())
+            value = " ".join(_qname(part, source, names) for part in value.split())
         copy.set(name, value)
     form = forms.get(tag)
     if form and not top and source.get("name") is not None and source.get("form") is None:
@@ -155,15 +176,16 @@ def _rebuilt(
     for child in source:
         if isinstance(child.tag, str):
             if child.tag.startswith(_XS_TAG) or in_xs:
-                copy.append(_rebuilt(child, prefixes, forms, top=False))
+                _rebuilt(child, names, forms, copy, top=False)
             else:
-                copy.append(_rebuilt(child, prefixes, {}, top=False))
-    return copy
+                _rebuilt(child, names, {}, copy, top=False)
 
 
-def _qname(value: str, context: etree._Element, prefixes: dict[str, str]) -> str:
+def _qname(value: str, context: etree._Element, names: _Names) -> str:
     prefix, _, local = value.rpartition(":")
     ns = context.nsmap.get(prefix or None, "")
+    if not prefix and None not in context.nsmap:
+        ns = names.chameleon
     if not ns:
         return local
-    return f"{prefixes[ns]}:{local}"
+    return f"{names.prefixes[ns]}:{local}"
