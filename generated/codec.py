@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from lxml.etree import SubElement as _SE
@@ -1161,34 +1160,46 @@ def read_any(el: _Element) -> object | None:
 
 
 def _builtin(el: _Element, qname: str) -> object:
-    # A payload typed by a built-in type: senders put escaped XML in an xs:string. Read as
-    # xsdata's parser reads it.
+    # A payload typed by a built-in type: senders put escaped XML in an xs:string, read as the str
+    # (as xsdata reads it). Any other built-in type is kept with its value, as a DerivedElement:
+    # xsdata's plain value would be written back under another type (0.1 as xs:float).
     from xsdata.exceptions import ConverterError
     from xsdata.formats.converter import converter
+    from xsdata.formats.dataclass.models.generics import DerivedElement
     from xsdata.models.enums import DataType
 
     datatype = DataType.from_qname(qname)
     if datatype is None:
         raise UnknownPayloadTypeError(f"{_describe(qname)} is not a built-in type", path_of(el))
     text = _text(el)
+    if datatype is DataType.STRING:
+        return text
     try:
         value: object = converter.deserialize(text, [datatype.type], format=datatype.format)
     except ConverterError as exc:
         raise MessageError(f"bad value for {_describe(qname)}: {exc}", path_of(el)) from None
-    return value
+    return DerivedElement(qname=str(el.tag), value=value, type=qname)
 
 
 def _write_builtin(value: object, parent: _Element, tag: str) -> bool:
     from xsdata.formats.converter import converter
+    from xsdata.formats.dataclass.models.generics import DerivedElement
     from xsdata.models.enums import DataType
 
-    if isinstance(value, bool | int | float | str | Decimal | bytes):
-        datatype = DataType.STRING if isinstance(value, str) else DataType.from_value(value)
-        name = datatype.code
-        el = _SE(parent, tag, {_XSI_TYPE: f"xs:{name}"}, nsmap={"xsi": XSI, "xs": _XS})
-        el.text = converter.serialize(value, format=datatype.format)
-        return True
-    return False
+    if isinstance(value, str):
+        datatype = DataType.STRING
+        text = value
+    elif isinstance(value, DerivedElement) and value.type and value.type.startswith(clark(_XS, "")):
+        found = DataType.from_qname(value.type)
+        if found is None:
+            raise SerializationError(f"{value.type} is not a built-in type")
+        datatype = found
+        text = converter.serialize(value.value, format=datatype.format)
+    else:
+        return False
+    el = _SE(parent, tag, {_XSI_TYPE: f"xs:{datatype.code}"}, nsmap={"xsi": XSI, "xs": _XS})
+    el.text = text
+    return True
 
 
 def write_any(value: object, parent: _Element, tag: str) -> None:

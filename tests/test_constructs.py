@@ -137,7 +137,10 @@ def test_message_reads_and_writes_as_xsdata_does(
         # A built-in type: xsdata reads it as the value of the gateway's own data field.
         holder = type(body.request.request_data)
         field = XmlParser().parse(copy.deepcopy(data.getparent()), holder)
-        assert ours == field.data, "read differently from xsdata's XmlParser"
+        if message.name in case.better_than_xsdata:
+            assert isinstance(ours, DerivedElement) and ours.value == field.data
+        else:
+            assert ours == field.data, "read differently from xsdata's XmlParser"
     else:
         cls = _payload_class(result, data)
         theirs = XmlParser().parse(copy.deepcopy(data), cls)
