@@ -125,8 +125,9 @@ _LOSSES = (
     (re.compile(r"Missing extension type: (?P<name>.+)"), "base type {name} is not found"),
     (re.compile(r"Duplicate type (?P<name>.+), will keep the last defined"),
      "type {name} is defined more than once"),
-    (re.compile(r"Failed to match (?P<name>\S+) default value `(?P<value>.*)`"),
-     "the default or fixed value {value!r} of {name} is not a value of its type"),
+    (re.compile(r"Failed to match (?P<name>[^.\s]+)\.(?P<member>\S+) default value `(?P<value>.*)`"),
+     "the default, fixed or enumeration value {value!r} of {name}.{member} is not one xsdata can "
+     "read as its type (write it in its canonical form)"),
     (re.compile(r"Resource not found (?P<name>.+)"), "schema {name} cannot be read"),
 )  # fmt: skip
 

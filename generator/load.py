@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
     for raw in raw_services:
         entries.append(manifest_path.parent / str(raw.get("schema", "")))
     trees = schema_closure(entries, xsd_dir)
+    _consistent_declarations(trees, xsd_dir)
     included = chameleons(trees)
     with staged(trees) as stage:
         compile_validator(stage, xsd_dir)
@@ -91,6 +92,50 @@ def _follow(
         field = next((f for f in current.fields if f.tag == tag and f.kind is Kind.COMPLEX), None)
         current = by_name.get(field.value) if field else None
     return current
+
+
+def _consistent_declarations(trees: dict[Path, etree._ElementTree], xsd_dir: Path) -> None:
+    """XML Schema's Element Declarations Consistent: elements of one name in one content model
+    have one type. libxml2 lets some through, and xsdata then merges them into one field of the
+    wrong type, so the generator checks it itself."""
+    problems = []
+    for path, tree in trees.items():
+        for complex_type in tree.getroot().iter(f"{{{XS}}}complexType"):
+            seen: dict[str, str] = {}
+            for element in _content_elements(complex_type):
+                name = element.get("name")
+                if name is None:
+                    continue
+                kind = _type_of(element)
+                if seen.setdefault(name, kind) != kind:
+                    problems.append(
+                        Problem(
+                            shown_as(path, xsd_dir),
+                            element.sourceline,
+                            f"two elements named {name} in one content model have different "
+                            "types (XML Schema's Element Declarations Consistent): give them "
+                            "one type or different names",
+                        )
+                    )
+    if problems:
+        raise GeneratorError(problems)
+
+
+def _content_elements(complex_type: etree._Element) -> Iterator[etree._Element]:
+    """The local element declarations of a complex type's own content model."""
+    for child in complex_type.iterchildren(etree.Element):
+        if child.tag == f"{{{XS}}}element":
+            yield child
+        elif child.tag not in (f"{{{XS}}}complexType", f"{{{XS}}}simpleType"):
+            yield from _content_elements(child)
+
+
+def _type_of(element: etree._Element) -> str:
+    declared = element.get("type")
+    if declared is None:
+        return f"anonymous at line {element.sourceline}" if len(element) else "xs:anyType"
+    prefix, _, local = declared.rpartition(":")
+    return f"{{{element.nsmap.get(prefix or None, '')}}}{local}"
 
 
 def _declared_at(
