@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
+from xsdata.exceptions import ParserError
 from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.models.generics import DerivedElement
 from xsdata.formats.dataclass.parsers import XmlParser
@@ -143,7 +144,11 @@ def test_message_reads_and_writes_as_xsdata_does(
             assert ours == field.data, "read differently from xsdata's XmlParser"
     else:
         cls = _payload_class(result, data)
-        theirs = XmlParser().parse(copy.deepcopy(data), cls)
+        try:
+            theirs = XmlParser().parse(copy.deepcopy(data), cls)
+        except ParserError:
+            assert message.name in case.better_than_xsdata, "xsdata refuses a valid message"
+            theirs = None
         if isinstance(theirs, DerivedElement):
             theirs = theirs.value
         if message.name in case.better_than_xsdata:
@@ -166,7 +171,6 @@ def test_message_reads_and_writes_as_xsdata_does(
 
     again = lib.read_message(written).body
     assert again == body, "what we wrote reads back differently"
-    assert message.name not in case.normalized or message.name not in case.better_than_xsdata
     if message.name not in case.normalized:
         # Nothing the sender said is lost: order, pairs, lexical forms (white space aside).
         assert canonical(etree.tostring(_data(written))) == canonical(etree.tostring(data))
