@@ -1106,6 +1106,10 @@ _PREFIXES = {
 }
 
 
+class UntypedPayloadError(UnknownPayloadTypeError):
+    """A payload without xsi:type, where no serviceId says which type it is."""
+
+
 # serviceId -> the qname of its request type, for a payload sent without xsi:type.
 REQUEST_TYPES: dict[str, str] = {
     "EHEALTH_MEDICAL_EXEMPTION_SEARCH": "{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest",
@@ -1132,9 +1136,7 @@ def read_any(el: _Element) -> object | None:
         # Some senders (suds) never write one: the request type of the message's serviceId.
         implied = _IMPLIED.get()
         if implied is None:
-            raise UnknownPayloadTypeError(
-                "the payload has no xsi:type naming its type", path_of(el)
-            )
+            raise UntypedPayloadError("the payload has no xsi:type naming its type", path_of(el))
         implied_value: object = PAYLOAD_READERS[implied](el)
         return implied_value
     prefix, _, local = declared.strip().rpartition(":")

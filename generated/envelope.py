@@ -145,8 +145,7 @@ def read_message(data: bytes) -> Envelope[AnyBody]:
         tag = content.tag
         body: AnyBody
         if tag == SEND_MESSAGE:
-            with codec.payload_type_of(content.findtext(_SERVICE_ID)):
-                body = codec.read_SendMessage(content)
+            body = _read_send_message(content)
         elif tag == SEND_MESSAGE_RESPONSE:
             body = codec.read_SendMessageResponse(content)
         elif tag == clark(version.namespace, "Fault"):
@@ -162,8 +161,7 @@ def read_request(data: bytes) -> Envelope[models.SendMessage]:
     with _in_version(version):
         if content.tag != SEND_MESSAGE:
             raise _unexpected_body(content, "SendMessage")
-        with codec.payload_type_of(content.findtext(_SERVICE_ID)):
-            body = codec.read_SendMessage(content)
+        body = _read_send_message(content)
     return Envelope(body=body, version=version, header=header, document=root)
 
 
@@ -222,6 +220,16 @@ def _in_version(version: SoapVersion) -> Iterator[None]:
     except MessageError as exc:
         exc.soap_version = version
         raise
+
+
+def _read_send_message(content: _Element) -> models.SendMessage:
+    try:
+        return codec.read_SendMessage(content)
+    except codec.UntypedPayloadError:
+        # A payload without xsi:type (suds sends them so): read again, as the request type of
+        # the message's serviceId. Only this rare message pays for the second reading.
+        with codec.payload_type_of(content.findtext(_SERVICE_ID)):
+            return codec.read_SendMessage(content)
 
 
 def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Element, _Element]:
