@@ -33,6 +33,8 @@ class Settings:
     trust: tuple[Path, ...] = ()
     sign_key: Path | None = None
     sign_cert: Path | None = None
+    # senderId -> PEM certificates that may sign for it; None: any certificate `trust` accepts.
+    signers: Mapping[str, tuple[Path, ...]] | None = None
 
 
 class Site:
@@ -72,6 +74,20 @@ def signer_for(settings: Settings) -> RsaSigner | None:
     return RsaSigner.from_pem_files(settings.sign_key, settings.sign_cert)
 
 
+def signers_for(settings: Settings) -> dict[str, list[bytes]] | None:
+    """The certificates (DER) each sender may sign with, read from their PEM files."""
+    if settings.signers is None:
+        return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    def der(path: Path) -> bytes:
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        return certificate.public_bytes(serialization.Encoding.DER)
+
+    return {sender: [der(p) for p in paths] for sender, paths in settings.signers.items()}
+
+
 def build_app(settings: Settings) -> Site:
     """The service over the database at `settings.db_url` (one engine per process)."""
     from .certificates.render import Layout as PdfLayout
@@ -106,6 +122,7 @@ def build_app(settings: Settings) -> Site:
             signature_mode=settings.signature_mode,
             verifier=RsaVerifier(TrustStore.from_pem_files(settings.trust)),
             signer=signer_for(settings),
+            signers=signers_for(settings),
         ),
     )
     verify = VerificationPage(

@@ -29,6 +29,20 @@ main.add_command(search)
 main.add_command(db)
 
 
+def _signer_pairs(values: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
+    pairs = []
+    for value in values:
+        sender, _, path = value.partition("=")
+        if not sender or not path:
+            raise click.BadParameter(
+                f"{value!r}: write SENDER=CERTIFICATE.pem", param_hint="--signer"
+            )
+        if not Path(path).is_file():
+            raise click.BadParameter(f"{path}: no such file", param_hint="--signer")
+        pairs.append((sender, Path(path)))
+    return tuple(pairs)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8080, show_default=True)
@@ -72,6 +86,14 @@ main.add_command(db)
     help="PEM of an accepted signing certificate or CA (repeatable).",
 )
 @click.option(
+    "--signer",
+    "signers",
+    multiple=True,
+    metavar="SENDER=PEM",
+    help="A certificate that may sign for that senderId (repeatable); with any, a signature by "
+    "another trusted certificate is refused (SIGNER_NOT_SENDER).",
+)
+@click.option(
     "--sign-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM private key (RSA) to sign responses.",
@@ -94,6 +116,7 @@ def serve(
     trust: tuple[Path, ...],
     sign_key: Path | None,
     sign_cert: Path | None,
+    signers: tuple[str, ...],
 ) -> None:
     """Run the reference Medical exemptions service on gunicorn.
 
@@ -120,6 +143,7 @@ def serve(
         trust=trust,
         sign_key=sign_key,
         sign_cert=sign_cert,
+        signers=_signer_pairs(signers),
     )
     try:
         settings = settings_for(options, os.environ)

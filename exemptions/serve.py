@@ -20,7 +20,7 @@ from gunicorn.app.base import BaseApplication
 
 from generated.server import SignatureMode
 
-from .app import Settings, build_app, signer_for
+from .app import Settings, build_app, signer_for, signers_for
 from .logs import configure, gunicorn_logconfig
 
 DEMO_SENDER = ("sender", "password")  # the original's sample request sends these
@@ -46,6 +46,7 @@ class ServeOptions:
     trust: tuple[Path, ...] = ()
     sign_key: Path | None = None
     sign_cert: Path | None = None
+    signers: tuple[tuple[str, Path], ...] = ()  # --signer SENDER=PEM
 
 
 def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
@@ -83,9 +84,29 @@ def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
         trust=options.trust,
         sign_key=options.sign_key,
         sign_cert=options.sign_cert,
+        signers=_signers(options, config, options.config),
     )
     _check_signing(settings)
     return settings
+
+
+def _signers(
+    options: ServeOptions, config: Mapping[str, Any], config_path: Path | None
+) -> dict[str, tuple[Path, ...]] | None:
+    """`[signers]` of the config file (sender = ["cert.pem", ...], relative to the file) and
+    --signer SENDER=PEM; None when neither names any, so any trusted certificate signs."""
+    table = config.get("signers", {})
+    if not isinstance(table, dict):
+        raise ConfigError('[signers] must be a table: sender = ["certificate.pem", ...]')
+    base = config_path.parent if config_path else Path()
+    found: dict[str, list[Path]] = {}
+    for sender, paths in table.items():
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ConfigError(f"[signers] {sender}: give a list of PEM file names")
+        found.setdefault(sender, []).extend(base / p for p in paths)
+    for sender, path in options.signers:
+        found.setdefault(sender, []).append(path)
+    return {sender: tuple(paths) for sender, paths in found.items()} or None
 
 
 def _check_signing(settings: Settings) -> None:
@@ -101,6 +122,7 @@ def _check_signing(settings: Settings) -> None:
     try:
         TrustStore.from_pem_files(settings.trust)
         signer_for(settings)
+        signers_for(settings)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(f"cannot load the signing keys or certificates: {exc}") from exc
 

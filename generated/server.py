@@ -25,7 +25,7 @@ import logging
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -155,6 +155,9 @@ class ServerConfig:
     signature_mode: SignatureMode = "off"
     verifier: Verifier | None = None
     signer: Signer | None = None
+    # senderId -> the certificates (DER) that may sign for it; a signature by any other trusted
+    # certificate is refused (SIGNER_NOT_SENDER). None: any certificate the verifier trusts.
+    signers: Mapping[str, Collection[bytes]] | None = None
 
     def __post_init__(self) -> None:
         if self.signature_mode not in _SIGNATURE_MODES:
@@ -342,12 +345,9 @@ class SyncChannelApp:
         version = envelope.version
         info = request_of(envelope.body).request_info
         session = info.session_id
-        try:
-            signed_by = self._verify(envelope)
-        except SignatureError as refused:
-            return self._fault(
-                version, FaultCode.SENDER, refused.reason.value, refused.message, session
-            )
+        # Cheap checks first: headers, the sender (its password check is remembered once it
+        # passed), the date window; then the signature; the seen-set is written last, so that a
+        # refused message cannot burn a messageId.
         not_understood = self._not_understood(envelope.header or (), version)
         if not_understood:
             return self._fault(version, FaultCode.MUST_UNDERSTAND, "MUST_UNDERSTAND",
@@ -362,9 +362,21 @@ class SyncChannelApp:
                 "sender authentication failed",
                 session,
             )
-        stale = self._stale(info)
+        stale = self._outside_window(info)
         if stale is not None:
             return self._fault(version, FaultCode.SENDER, stale[0], stale[1], session)
+        try:
+            signed_by = self._verify(envelope)
+        except SignatureError as refused:
+            return self._fault(
+                version, FaultCode.SENDER, refused.reason.value, refused.message, session
+            )
+        if signed_by is not None and not self._may_sign(info.sender.sender_id, signed_by):
+            return self._fault(version, FaultCode.SENDER, "SIGNER_NOT_SENDER",
+                               "the certificate that signed is not registered for this senderId", session)  # fmt: skip
+        replayed = self._replayed(info)
+        if replayed is not None:
+            return self._fault(version, FaultCode.SENDER, replayed[0], replayed[1], session)
         route = self._routes.get(info.service_id)
         if route is None:
             return self._fault(
@@ -455,14 +467,10 @@ class SyncChannelApp:
         self.config.signer.sign(document)
         return bytes(etree.tostring(document, encoding="utf-8"))
 
-    def _stale(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
-        """Why the message is refused as too old, from the future, or seen before; None if fresh."""
-        limit = self.config.max_message_age
-        if limit is None:
-            return None
+    def _window(self, info: models.SyncMessageInfo) -> tuple[datetime | None, datetime | None]:
+        """When the message was sent and when its window closes; None, None outside Python's years."""
+        limit = self.config.max_message_age or 0.0
         date = info.message_date
-        sent: datetime | None
-        expires: datetime | None
         try:
             # 24:00:00 is valid xs:dateTime: midnight at the end of that day.
             midnight = date.hour == 24
@@ -470,11 +478,18 @@ class SyncChannelApp:
             if sent.tzinfo is None:
                 sent = sent.replace(tzinfo=ZONE)  # SPEC §7: a date without offset is Almaty time
             sent += timedelta(days=1) if midnight else timedelta()
-            expires = sent + timedelta(seconds=limit)
+            return sent, sent + timedelta(seconds=limit)
         except (ValueError, OverflowError):  # a valid xs:dateTime outside Python's years 1..9999
-            sent = expires = None
+            return None, None
+
+    def _outside_window(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
+        """Why the message is refused as too old or from the future; None if within the window."""
+        limit = self.config.max_message_age
+        if limit is None:
+            return None
+        sent, expires = self._window(info)
         if sent is None or expires is None:
-            future = date.year > 5000  # years 10000 and later, or the last day of 9999
+            future = info.message_date.year > 5000  # years 10000 and later, or the last day of 9999
         else:
             age = (datetime.now(UTC) - sent).total_seconds()
             future = -age > self.config.max_clock_skew
@@ -487,12 +502,25 @@ class SyncChannelApp:
             )
         if sent is None or expires is None:
             return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
+        return None
+
+    def _replayed(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
+        """Why the message is refused as seen before within its window; None if it is new."""
         guard = self.config.replay_guard
-        if guard is not None and not guard.first_seen(
+        if self.config.max_message_age is None or guard is None:
+            return None
+        _, expires = self._window(info)
+        if expires is not None and not guard.first_seen(
             info.sender.sender_id, info.message_id, expires
         ):
             return "REPLAYED_MESSAGE", "this messageId was already received from this sender"
         return None
+
+    def _may_sign(self, sender_id: str, signer: VerifiedSigner) -> bool:
+        """Whether the certificate is registered for the sender (any trusted one without `signers`)."""
+        if self.config.signers is None:
+            return True
+        return signer.certificate in self.config.signers.get(sender_id, ())
 
     def _not_understood(self, header: tuple[_Element, ...], version: SoapVersion) -> str | None:
         must = clark(version.namespace, "mustUnderstand")

@@ -78,3 +78,34 @@ def test_the_command_says_what_is_missing(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "no secret" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_signers_from_the_config_file_and_the_command_line(tmp_path: Path) -> None:
+    """`[signers]` names, per senderId, the certificates that may sign for it (relative to the
+    file); --signer adds more; the app refuses any other trusted certificate."""
+    from dataclasses import replace
+
+    from cryptography.hazmat.primitives import serialization
+
+    from exemptions.app import signers_for
+    from tests.test_signing import pki
+
+    sender, service = pki().sender.certificate, pki().service.certificate
+    for name, certificate in (("sender.pem", sender), ("service.pem", service)):
+        (tmp_path / name).write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    config = tmp_path / "medexempt.toml"
+    config.write_text(
+        f'secret = "{SECRET}"\n[senders]\nmis = "{hash_password("pw", n=2**10)}"\n'
+        '[signers]\nmis = ["sender.pem"]\n',
+        encoding="utf-8",
+    )
+    extra = replace(
+        options(tmp_path, config=config), signers=(("other", tmp_path / "service.pem"),)
+    )
+    settings = settings_for(extra, {})
+    found = signers_for(settings)
+    der = serialization.Encoding.DER
+    assert found == {"mis": [sender.public_bytes(der)], "other": [service.public_bytes(der)]}
+    config.write_text(f'secret = "{SECRET}"\n[senders]\nmis = "x"\n[signers]\nmis = "a.pem"\n')
+    with pytest.raises(ConfigError, match="list of PEM file names"):
+        settings_for(options(tmp_path, config=config), {})

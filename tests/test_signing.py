@@ -25,6 +25,7 @@ import generated as g
 from generated import models
 from generated.client import Client, GatewayFault, SignatureRejected
 from generated.gateway import request_message
+from generated.passwords import hash_password
 from generated.server import RequestContext, ServerConfig, Servicer, SignatureMode, make_app
 from generated.wssecurity import (
     DS_NS,
@@ -595,3 +596,35 @@ def test_any_mutation_of_the_security_header_is_a_signature_fault(
         assert status == 500 and "\n" not in envelope.body.reason
     else:
         assert status == 200
+
+
+def _der(signer: RsaSigner) -> bytes:
+    return signer.certificate.public_bytes(serialization.Encoding.DER)
+
+
+def _bound_app(**config: object) -> g.server.SyncChannelApp:
+    return make_app(
+        Echo(),
+        ServerConfig(
+            signature_mode="required",
+            verifier=RsaVerifier(pki().trust),
+            max_message_age=None,
+            signers={"mis": [_der(pki().sender)]},
+            **config,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def test_a_signature_binds_to_its_sender() -> None:
+    """Each certificate signs only for the senders it is registered for: another trusted one
+    (here the service's own) is refused with its own errorCode."""
+    status, envelope = post(_bound_app(), request_bytes(pki().sender))
+    assert status == 200 and not isinstance(envelope.body, g.SoapFault)
+    assert fault_code(_bound_app(), request_bytes(pki().service)) == "SIGNER_NOT_SENDER"
+
+
+def test_authentication_comes_before_the_signature_work() -> None:
+    """A wrong password is refused as such even with a broken signature: the cheap check first."""
+    senders = {"mis": hash_password("right")}
+    data = _tamper_value(request_bytes(pki().sender))
+    assert fault_code(_bound_app(senders=senders), data) == "AUTHENTICATION_FAILED"
