@@ -14,6 +14,11 @@
 senderId/password pair against such hashes. scrypt is slow on purpose, so a pair that was verified
 once is remembered as a keyed digest (a secret made per process, never stored): later requests of
 the same sender cost one HMAC, and a changed password falls back to the full check.
+
+Against floods of wrong passwords (`Senders.verdict`): a pair that just failed fails again without
+scrypt; a senderId or a client address with too many failures in a window is throttled without
+scrypt; and only a few checks run at once, a further one is throttled at once, so the senders
+already verified keep their latency. All of it is per process and bounded in memory.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
 
 _N, _R, _P = 2**14, 8, 1
 _DUMMY = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + "A" * 43 + "="
@@ -56,20 +65,69 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     )
 
 
+class Verdict(Enum):
+    """The outcome of a password check."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    THROTTLED = "throttled"  # not checked: too many failures, or too many checks running
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """How failed authentications are slowed down, per process."""
+
+    failures: int = 5  # per senderId, and per client address, within `window` seconds
+    window: float = 60.0
+    concurrent_checks: int = 1  # scrypt runs at once; beyond it, see `wait`
+    wait: float = 2.0  # seconds a known sender without failures waits for a check; others: none
+    remembered: int = 10_000  # entries of each bounded table
+
+
+class _Counts:
+    """Failures per key within a window, the oldest keys forgotten first beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, tuple[float, int]] = OrderedDict()
+
+    def over(self, key: str, now: float, throttle: Throttle) -> bool:
+        started, count = self.items.get(key, (now, 0))
+        return now - started < throttle.window and count >= throttle.failures
+
+    def add(self, key: str, now: float, throttle: Throttle) -> None:
+        started, count = self.items.pop(key, (now, 0))
+        if now - started >= throttle.window:
+            started, count = now, 0
+        self.items[key] = (started, count + 1)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
 class Senders:
     """The senders allowed to call, by senderId, with their stored password hashes."""
 
-    def __init__(self, hashes: Mapping[str, str]) -> None:
+    def __init__(self, hashes: Mapping[str, str], throttle: Throttle | None = None) -> None:
         self._hashes = dict(hashes)
         self._key = secrets.token_bytes(32)
         self._verified: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self.throttle = throttle or Throttle()
+        self._slots = threading.BoundedSemaphore(self.throttle.concurrent_checks)
+        self._failed: OrderedDict[bytes, None] = OrderedDict()
+        self._by_sender = _Counts(self.throttle.remembered)
+        self._by_client = _Counts(self.throttle.remembered)
 
     def __contains__(self, sender_id: object) -> bool:
         return sender_id in self._hashes
 
     def check(self, sender_id: str, password: str | None) -> bool:
         """True when the pair is valid. Unknown senders cost the same as known ones."""
+        return self.verdict(sender_id, password) is Verdict.VALID
+
+    def verdict(self, sender_id: str, password: str | None, client: str = "") -> Verdict:
+        """The pair checked, or throttled. A verified sender is never throttled; `client` is the
+        caller's address, when known."""
         stored = self._hashes.get(sender_id)
         given = password or ""
         digest = hmac.new(self._key, f"{sender_id}\0{given}".encode(), hashlib.sha256).digest()
@@ -80,9 +138,34 @@ class Senders:
             and remembered is not None
             and hmac.compare_digest(digest, remembered)
         ):
-            return True
-        valid = verify_password(given, stored or _DUMMY) and stored is not None
-        if valid:
-            with self._lock:
+            return Verdict.VALID
+        now = time.monotonic()
+        with self._lock:
+            if digest in self._failed:
+                self._failed.move_to_end(digest)
+                return Verdict.INVALID
+            limited = self._by_sender.over(sender_id, now, self.throttle) or (
+                bool(client) and self._by_client.over(client, now, self.throttle)
+            )
+            # A burst of a registered sender's first requests queues; a stranger or a sender
+            # that has just failed does not hold a thread waiting.
+            patient = stored is not None and sender_id not in self._by_sender.items
+        if limited:
+            return Verdict.THROTTLED
+        if not self._slots.acquire(timeout=self.throttle.wait if patient else 0):
+            return Verdict.THROTTLED
+        try:
+            valid = verify_password(given, stored or _DUMMY) and stored is not None
+        finally:
+            self._slots.release()
+        with self._lock:
+            if valid:
                 self._verified[sender_id] = digest
-        return valid
+            else:
+                self._failed[digest] = None
+                while len(self._failed) > self.throttle.remembered:
+                    self._failed.popitem(last=False)
+                self._by_sender.add(sender_id, now, self.throttle)
+                if client:
+                    self._by_client.add(client, now, self.throttle)
+        return Verdict.VALID if valid else Verdict.INVALID

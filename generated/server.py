@@ -37,7 +37,7 @@ from lxml.etree import _Element
 from . import models, wsdl_text
 from .envelope import Envelope, FaultCode, SoapVersion, read_request, write_envelope
 from .gateway import ZONE, gateway_fault, request_of, response_message
-from .passwords import Senders
+from .passwords import Senders, Throttle, Verdict
 from .services import SERVICES, ServiceBinding
 from .wssecurity import DS_NS, WSSE_NS, Reason, SignatureError, Signer, VerifiedSigner, Verifier
 from .xmlsafe import MessageError, SerializationError, VersionMismatchError, clark, parse_xml
@@ -155,6 +155,8 @@ class ServerConfig:
     signature_mode: SignatureMode = "off"
     verifier: Verifier | None = None
     signer: Signer | None = None
+    # How failed authentications are slowed down (see passwords.Throttle).
+    throttle: Throttle = field(default_factory=Throttle)
     # senderId -> the certificates (DER) that may sign for it; a signature by any other trusted
     # certificate is refused (SIGNER_NOT_SENDER). None: any certificate the verifier trusts.
     signers: Mapping[str, Collection[bytes]] | None = None
@@ -235,7 +237,7 @@ class SyncChannelApp:
     def __init__(self, servicer: Servicer, config: ServerConfig) -> None:
         self.servicer = servicer
         self.config = config
-        self._senders = None if config.senders is None else Senders(config.senders)
+        self._senders = None if config.senders is None else Senders(config.senders, config.throttle)
         self._routes: dict[str, tuple[ServiceBinding[Any, Any], _Service]] = {
             service_id: (binding, getattr(servicer, binding.method))
             for service_id, binding in SERVICES.items()
@@ -352,16 +354,21 @@ class SyncChannelApp:
         if not_understood:
             return self._fault(version, FaultCode.MUST_UNDERSTAND, "MUST_UNDERSTAND",
                                f"header {not_understood} is not understood", session)  # fmt: skip
-        if self._senders is not None and not self._senders.check(
-            info.sender.sender_id, info.sender.password
-        ):
-            return self._fault(
-                version,
-                FaultCode.SENDER,
-                "AUTHENTICATION_FAILED",
-                "sender authentication failed",
-                session,
+        if self._senders is not None:
+            verdict = self._senders.verdict(
+                info.sender.sender_id, info.sender.password, environ.get("REMOTE_ADDR", "")
             )
+            if verdict is Verdict.THROTTLED:
+                return self._fault(version, FaultCode.SENDER, "AUTHENTICATION_THROTTLED",
+                                   "too many failed authentications: try again later", session)  # fmt: skip
+            if verdict is not Verdict.VALID:
+                return self._fault(
+                    version,
+                    FaultCode.SENDER,
+                    "AUTHENTICATION_FAILED",
+                    "sender authentication failed",
+                    session,
+                )
         stale = self._outside_window(info)
         if stale is not None:
             return self._fault(version, FaultCode.SENDER, stale[0], stale[1], session)

@@ -109,3 +109,39 @@ def test_signers_from_the_config_file_and_the_command_line(tmp_path: Path) -> No
     config.write_text(f'secret = "{SECRET}"\n[senders]\nmis = "x"\n[signers]\nmis = "a.pem"\n')
     with pytest.raises(ConfigError, match="list of PEM file names"):
         settings_for(options(tmp_path, config=config), {})
+
+
+def test_failed_authentications_are_throttled_without_scrypt() -> None:
+    """Repeated wrong passwords: the same one fails at once, a senderId or a client address
+    with too many failures is throttled; a verified sender is never throttled."""
+    import time
+
+    from generated.passwords import Throttle, Verdict
+
+    hashes = {"mis": hash_password("right", n=2**10), "other": hash_password("x", n=2**10)}
+    senders = Senders(hashes, Throttle(failures=3, window=60.0))
+    assert senders.verdict("mis", "right", "10.0.0.1") is Verdict.VALID
+    verdicts = [senders.verdict("mis", f"guess-{n}", "10.0.0.2") for n in range(5)]
+    assert verdicts == [Verdict.INVALID] * 3 + [Verdict.THROTTLED] * 2
+    assert senders.verdict("mis", "right", "10.0.0.2") is Verdict.VALID  # verified: never held
+    started = time.perf_counter()
+    assert senders.verdict("mis", "guess-0", "10.0.0.3") is Verdict.INVALID  # remembered failure
+    assert time.perf_counter() - started < 0.005
+    client = [senders.verdict(f"random-{n}", "pw", "10.0.0.4") for n in range(4)]
+    assert client == [Verdict.INVALID] * 3 + [Verdict.THROTTLED]  # per address, any senderId
+    assert senders.verdict("other", "x", "10.0.0.5") is Verdict.VALID
+
+
+def test_only_a_few_password_checks_run_at_once() -> None:
+    """While a check runs, a stranger's is throttled at once; a registered sender's waits."""
+    import threading
+
+    from generated.passwords import Throttle, Verdict
+
+    hashes = {"mis": hash_password("right", n=2**10)}
+    senders = Senders(hashes, Throttle(concurrent_checks=1, wait=5.0))
+    slots = senders._slots
+    slots.acquire()  # a check is running
+    assert senders.verdict("stranger", "y", "b") is Verdict.THROTTLED
+    threading.Timer(0.2, slots.release).start()  # and ends
+    assert senders.verdict("mis", "right", "c") is Verdict.VALID  # waited for the slot
