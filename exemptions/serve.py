@@ -192,6 +192,8 @@ def banner(settings: Settings, demo: bool) -> str:
         f"health:         {settings.public_url.rstrip('/')}/healthz",
         f"signatures:     {settings.signature_mode}"
         + (", responses signed" if settings.sign_key else ", responses unsigned"),
+        "in front:       nothing of ours: put a proxy that buffers requests before it (slow "
+        "clients hold gunicorn's threads; see deploy/nginx-medexempt.conf)",
     ]
     if demo:
         lines += [

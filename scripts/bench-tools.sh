@@ -8,8 +8,8 @@ command -v wrk >/dev/null 2>&1 && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing wrk ..."
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq wrk >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk >/dev/null
 else
     echo "note: wrk is not installed and cannot be installed here (Debian: apt-get install wrk)" >&2
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The real servers the tests use: PostgreSQL (Debian's packages) and headless Chromium.
+# The real servers the tests use: PostgreSQL (Debian's packages), headless Chromium, and nginx for
+# the shipped reverse-proxy configuration (tests/test_proxy.py starts its own nginx).
 # Installs and starts them when this machine can (root with apt-get); idempotent. Elsewhere it says
 # what is missing: the PostgreSQL and browser tests then skip locally, and fail under CI=true.
 set -euo pipefail
@@ -10,13 +11,17 @@ can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     if can_install; then
         echo "installing ${missing[*]} ..."
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq "${missing[@]}" >/dev/null
+        # Another apt may hold the lock (an unattended upgrade): wait for it rather than fail.
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+        # Debian starts the packaged nginx on port 80; the tests run their own.
+        if command -v service >/dev/null 2>&1; then service nginx stop >/dev/null 2>&1 || true; fi
     else
         echo "note: ${missing[*]} not installed and cannot be installed here; those tests will skip" >&2
         exit 0
