@@ -116,9 +116,24 @@ def check(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) 
     if differ:
         for path in differ:
             click.echo(f"stale: {target.out / path}", err=True)
-        click.echo("run `medexempt generate` to bring it up to date", err=True)
+        click.echo(f"run `{_generate_command()}` to bring it up to date", err=True)
         sys.exit(EXIT_STALE)
     click.echo(f"{target.out} is up to date")
+
+
+def _generate_command() -> str:
+    """`medexempt generate` with the options this check was given, as a shell command."""
+    import shlex
+
+    context = click.get_current_context()
+    words = ["medexempt", "generate"]
+    for name, flag in (("xsd_dir", "--xsd-dir"), ("manifest", "--manifest"), ("out", "--out"),
+                       ("package", "--package")):  # fmt: skip
+        source = context.get_parameter_source(name)
+        value = context.params.get(name)
+        if value is not None and source is not click.core.ParameterSource.DEFAULT:
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def _fail(exc: GeneratorError) -> NoReturn:

@@ -187,9 +187,36 @@ def _read_manifest(path: Path) -> dict[str, Any]:
         or not all(isinstance(s, dict) for s in services)
     ):
         problems.append(Problem(shown, None, "declare each service as a [[services]] table"))
+    if not problems:
+        problems = _unknown_keys(manifest, shown)
     if problems:
         raise GeneratorError(problems)
     return manifest
+
+
+# Every key a manifest may hold; any other is a typo that would otherwise be ignored.
+_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"gateway", "wsdl", "services"}),
+    "gateway": frozenset({"schema"}),
+    "wsdl": frozenset({"name", "address"}),
+    "services": frozenset({"id", "schema", "request", "response", "method"}),
+}
+
+
+def _unknown_keys(manifest: dict[str, Any], shown: str) -> list[Problem]:
+    tables: list[tuple[str, str, dict[str, Any]]] = [("", "", manifest)]
+    tables += [(t, f"[{t}] ", manifest[t]) for t in ("gateway", "wsdl") if t in manifest]
+    tables += [
+        ("services", f"[[services]] #{n} ", s) for n, s in enumerate(manifest["services"], 1)
+    ]
+    return [
+        Problem(
+            shown, None, f"{where}{key}: unknown key (allowed: {', '.join(sorted(_KEYS[kind]))})"
+        )
+        for kind, where, table in tables
+        for key in table
+        if key not in _KEYS[kind]
+    ]
 
 
 def _entry(manifest: dict[str, Any], table: str, shown: str) -> str:
