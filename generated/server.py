@@ -200,6 +200,7 @@ class _Service(Protocol):
 
 
 LOGGED_CHARACTERS = 128
+_LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
 
 
 def loggable(value: str, limit: int = LOGGED_CHARACTERS) -> str:
@@ -369,7 +370,8 @@ class SyncChannelApp:
                     "sender authentication failed",
                     session,
                 )
-        stale = self._outside_window(info)
+        sent = self._sent_at(info)
+        stale = self._outside_window(info, sent)
         if stale is not None:
             return self._fault(version, FaultCode.SENDER, stale[0], stale[1], session)
         try:
@@ -381,7 +383,7 @@ class SyncChannelApp:
         if signed_by is not None and not self._may_sign(info.sender.sender_id, signed_by):
             return self._fault(version, FaultCode.SENDER, "SIGNER_NOT_SENDER",
                                "the certificate that signed is not registered for this senderId", session)  # fmt: skip
-        replayed = self._replayed(info)
+        replayed = self._replayed(info, sent)
         if replayed is not None:
             return self._fault(version, FaultCode.SENDER, replayed[0], replayed[1], session)
         route = self._routes.get(info.service_id)
@@ -474,9 +476,9 @@ class SyncChannelApp:
         self.config.signer.sign(document)
         return bytes(etree.tostring(document, encoding="utf-8"))
 
-    def _window(self, info: models.SyncMessageInfo) -> tuple[datetime | None, datetime | None]:
-        """When the message was sent and when its window closes; None, None outside Python's years."""
-        limit = self.config.max_message_age or 0.0
+    def _sent_at(self, info: models.SyncMessageInfo) -> datetime | None:
+        """When the message says it was sent; None outside Python's years 1..9999 (a valid
+        xs:dateTime still), where its window would not fit either."""
         date = info.message_date
         try:
             # 24:00:00 is valid xs:dateTime: midnight at the end of that day.
@@ -485,17 +487,19 @@ class SyncChannelApp:
             if sent.tzinfo is None:
                 sent = sent.replace(tzinfo=ZONE)  # SPEC §7: a date without offset is Almaty time
             sent += timedelta(days=1) if midnight else timedelta()
-            return sent, sent + timedelta(seconds=limit)
-        except (ValueError, OverflowError):  # a valid xs:dateTime outside Python's years 1..9999
-            return None, None
+        except (ValueError, OverflowError):
+            return None
+        window = timedelta(seconds=self.config.max_message_age or 0.0)
+        return sent if _LAST_INSTANT - sent >= window else None
 
-    def _outside_window(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
+    def _outside_window(
+        self, info: models.SyncMessageInfo, sent: datetime | None
+    ) -> tuple[str, str] | None:
         """Why the message is refused as too old or from the future; None if within the window."""
         limit = self.config.max_message_age
         if limit is None:
             return None
-        sent, expires = self._window(info)
-        if sent is None or expires is None:
+        if sent is None:
             future = info.message_date.year > 5000  # years 10000 and later, or the last day of 9999
         else:
             age = (datetime.now(UTC) - sent).total_seconds()
@@ -507,19 +511,19 @@ class SyncChannelApp:
                 "MESSAGE_FROM_THE_FUTURE",
                 f"messageDate is more than {self.config.max_clock_skew:g} s ahead",
             )
-        if sent is None or expires is None:
+        if sent is None:
             return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
         return None
 
-    def _replayed(self, info: models.SyncMessageInfo) -> tuple[str, str] | None:
+    def _replayed(
+        self, info: models.SyncMessageInfo, sent: datetime | None
+    ) -> tuple[str, str] | None:
         """Why the message is refused as seen before within its window; None if it is new."""
-        guard = self.config.replay_guard
-        if self.config.max_message_age is None or guard is None:
+        guard, limit = self.config.replay_guard, self.config.max_message_age
+        if limit is None or guard is None or sent is None:
             return None
-        _, expires = self._window(info)
-        if expires is not None and not guard.first_seen(
-            info.sender.sender_id, info.message_id, expires
-        ):
+        expires = sent + timedelta(seconds=limit)
+        if not guard.first_seen(info.sender.sender_id, info.message_id, expires):
             return "REPLAYED_MESSAGE", "this messageId was already received from this sender"
         return None
 

@@ -53,21 +53,22 @@ class _OrderKeepingCompounds(CreateCompoundFields):
     """Compound fields (one list of elements in document order) wherever order carries meaning.
 
     xsdata's own rule is all or nothing over every choice. Here: a choice or substitution group
-    whose elements repeat, and a repeating sequence of several elements (xsdata would write all
-    keys, then all values), become one ordered compound field; a choice that occurs once keeps
-    one typed field per alternative.
+    whose elements repeat, and the elements under one repeating model group (a sequence, a group
+    reference or a choice with maxOccurs > 1, the outermost one) when there are several (xsdata
+    would write all keys, then all values), become one ordered compound field; a choice that
+    occurs once keeps one typed field per alternative.
     """
 
     def process(self, target: Class) -> None:
-        by_sequence: dict[int, list[Attr]] = {}
+        by_group: dict[int, list[Attr]] = {}
         for attr in target.attrs:
-            sequence = _repeating_sequence(attr)
-            if sequence is not None:
-                by_sequence.setdefault(sequence, []).append(attr)
-        for sequence, attrs in by_sequence.items():
+            group = _repeating_group(attr)
+            if group is not None:
+                by_group.setdefault(group, []).append(attr)
+        for group, attrs in by_group.items():
             if len(attrs) > 1:
                 for attr in attrs:
-                    attr.restrictions.choice = sequence
+                    attr.restrictions.choice = group
         groups = group_by(target.attrs, get_restriction_choice)
         for choice, attrs in groups.items():
             if not choice or len(attrs) < 2:
@@ -78,7 +79,7 @@ class _OrderKeepingCompounds(CreateCompoundFields):
                 self.calculate_choice_min_occurs(attrs)
 
 
-def _repeating_sequence(attr: Attr) -> int | None:
+def _repeating_group(attr: Attr) -> int | None:
     """The outermost model group around an element that may occur more than once (a sequence, a
     group reference or a choice): everything under it repeats together, in the sender's order."""
     if attr.is_attribute:

@@ -17,7 +17,16 @@ from .errors import GeneratorError, Problem
 from .model import ComplexType, Gateway, Kind, Project, Service, Source
 from .naming import local_name, namespace, service_method
 from .wsdl_schemas import inline_schemas
-from .xmlfiles import XS, chameleons, compile_validator, schema_closure, shown_as, staged
+from .xmlfiles import (
+    XS,
+    chameleons,
+    compile_validator,
+    linked,
+    reachable,
+    schema_closure,
+    shown_as,
+    staged,
+)
 
 
 def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
@@ -43,7 +52,7 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
         except LossError as exc:
             raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     with imported(models_source) as module:
-        gateway_namespaces = _namespaces(schema_closure(entries[:1], xsd_dir))
+        gateway_namespaces = _namespaces(trees, reachable(trees, entries[0]))
         types = describe(module, elements, gateway_namespaces)
     services = _services(
         raw_services, types, shown, lambda qname: _declared_at(trees, qname, xsd_dir)
@@ -154,17 +163,12 @@ def _declared_at(
 
 def _roots(trees: dict[Path, etree._ElementTree]) -> list[Path]:
     """The files of the set that no other file includes or imports (all of them in a cycle)."""
-    named = {
-        (path.parent / ref.get("schemaLocation", "")).resolve()
-        for path, tree in trees.items()
-        for ref in tree.getroot()
-        if isinstance(ref.tag, str) and ref.get("schemaLocation")
-    }
+    named = {target for path, tree in trees.items() for target in linked(path, tree)}
     return [path for path in trees if path not in named] or list(trees)
 
 
-def _namespaces(trees: dict[Path, etree._ElementTree]) -> frozenset[str]:
-    return frozenset(tree.getroot().get("targetNamespace", "") for tree in trees.values())
+def _namespaces(trees: dict[Path, etree._ElementTree], paths: set[Path]) -> frozenset[str]:
+    return frozenset(trees[p].getroot().get("targetNamespace", "") for p in paths)
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
@@ -280,6 +284,19 @@ def _services(
                     response_qname=response.qname or "",
                 )
             )
+    methods: dict[str, list[str]] = {}
+    for service in services:
+        methods.setdefault(service.method, []).append(service.id)
+    problems += [
+        Problem(
+            shown,
+            None,
+            f"services {', '.join(ids)} would all be the method {method}(): give each its own "
+            'method = "..." in [[services]]',
+        )
+        for method, ids in sorted(methods.items())
+        if len(ids) > 1
+    ]
     if problems:
         raise GeneratorError(problems)
     return tuple(sorted(services, key=lambda s: s.id))

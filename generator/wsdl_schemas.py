@@ -13,7 +13,7 @@ from pathlib import Path
 from lxml import etree
 
 from .model import Schema
-from .xmlfiles import XS
+from .xmlfiles import XS, chameleons
 
 _XS_TAG = f"{{{XS}}}"
 _LINKS = {f"{_XS_TAG}include", f"{_XS_TAG}import", f"{_XS_TAG}redefine", f"{_XS_TAG}override"}
@@ -30,17 +30,17 @@ def inline_schemas(trees: dict[Path, etree._ElementTree]) -> tuple[Schema, ...]:
     """Merge the files of each namespace; includes are folded in, imports lose their location.
 
     A schema without targetNamespace that is included somewhere (a chameleon include) takes the
-    namespace of the schema that includes it.
+    namespace of each schema that includes it: its declarations are in every one of them.
     """
-    namespace_of = _namespaces(trees)
+    included = chameleons(trees)
     files: dict[str, list[Path]] = {}
     imports: dict[str, set[str]] = {}
     for path, tree in trees.items():
-        ns = namespace_of[path]
-        files.setdefault(ns, []).append(path)
-        for link in tree.getroot().iterchildren(f"{_XS_TAG}import"):
-            if link.get("namespace", "") != ns:
-                imports.setdefault(ns, set()).add(link.get("namespace", ""))
+        for ns in sorted(included.get(path, {tree.getroot().get("targetNamespace", "")})):
+            files.setdefault(ns, []).append(path)
+            for link in tree.getroot().iterchildren(f"{_XS_TAG}import"):
+                if link.get("namespace", "") != ns:
+                    imports.setdefault(ns, set()).add(link.get("namespace", ""))
     prefixes = _prefixes(set(files) | _referenced(trees))
     schemas = []
     for ns in _imported_first(files, imports):
@@ -56,16 +56,6 @@ def inline_schemas(trees: dict[Path, etree._ElementTree]) -> tuple[Schema, ...]:
         etree.indent(root, space="  ")
         schemas.append(Schema(namespace=ns, text=etree.tostring(root, encoding="unicode")))
     return tuple(schemas)
-
-
-def _namespaces(trees: dict[Path, etree._ElementTree]) -> dict[Path, str]:
-    namespace_of = {path: tree.getroot().get("targetNamespace", "") for path, tree in trees.items()}
-    for path, tree in trees.items():
-        for child in tree.getroot().iter(f"{_XS_TAG}include"):
-            included = (path.parent / child.get("schemaLocation", "")).resolve()
-            if included in namespace_of and not namespace_of[included]:
-                namespace_of[included] = namespace_of[path]
-    return namespace_of
 
 
 def _referenced(trees: dict[Path, etree._ElementTree]) -> set[str]:

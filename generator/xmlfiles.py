@@ -22,7 +22,8 @@ from lxml import etree
 from .errors import GeneratorError, Problem
 
 XS = "http://www.w3.org/2001/XMLSchema"
-_LINKS = {f"{{{XS}}}include", f"{{{XS}}}import", f"{{{XS}}}redefine", f"{{{XS}}}override"}
+_INCLUDES = frozenset({f"{{{XS}}}include", f"{{{XS}}}redefine", f"{{{XS}}}override"})
+_LINKS = _INCLUDES | {f"{{{XS}}}import"}
 
 _PARSER = etree.XMLParser(
     resolve_entities="internal",  # the internal subset's entities; an external one is never loaded
@@ -94,13 +95,33 @@ def shown_as(path: Path, xsd_dir: Path) -> str:
     return Path(os.path.relpath(path.resolve(), xsd_dir.resolve())).as_posix()
 
 
+def linked(path: Path, tree: etree._ElementTree, kinds: frozenset[str] = _LINKS) -> Iterator[Path]:
+    """The files a schema names by include, import, redefine or override (`kinds` of them)."""
+    for ref in tree.getroot():
+        location = ref.get("schemaLocation") if ref.tag in kinds else None
+        if location:
+            yield (path.parent / location).resolve()
+
+
+def reachable(trees: dict[Path, etree._ElementTree], start: Path) -> set[Path]:
+    """The files of the set that `start` reaches through its links, itself included."""
+    found: set[Path] = set()
+    pending = [start.resolve()]
+    while pending:
+        path = pending.pop()
+        if path in found or path not in trees:
+            continue
+        found.add(path)
+        pending.extend(linked(path, trees[path]))
+    return found
+
+
 def chameleons(trees: dict[Path, etree._ElementTree]) -> dict[Path, frozenset[str]]:
     """Files without targetNamespace that are included: they take their includers' namespaces."""
     included_into: dict[Path, set[str]] = {}
     for path, tree in trees.items():
         namespace = tree.getroot().get("targetNamespace", "")
-        for ref in tree.getroot().iter(f"{{{XS}}}include", f"{{{XS}}}redefine"):
-            target = (path.parent / ref.get("schemaLocation", "")).resolve()
+        for target in linked(path, tree, _INCLUDES):
             if target in trees and trees[target].getroot().get("targetNamespace") is None:
                 included_into.setdefault(target, set()).add(namespace)
     return {path: frozenset(namespaces) for path, namespaces in included_into.items()}
@@ -110,16 +131,16 @@ def chameleons(trees: dict[Path, etree._ElementTree]) -> dict[Path, frozenset[st
 class Staged:
     """The schema set copied into a temporary folder; `original` maps a staged path back."""
 
-    root: Path
     files: dict[Path, Path]  # original -> staged
     hub: Path  # one document importing every namespace of the set
+    copies: dict[Path, Path]  # staged per-namespace copy of a chameleon -> original
 
     def original(self, staged: str) -> Path | None:
         wanted = Path(staged.removeprefix("file://")).resolve()
         for original, copy in self.files.items():
             if copy == wanted:
                 return original
-        return None
+        return self.copies.get(wanted)
 
 
 @contextmanager
@@ -129,7 +150,8 @@ def staged(trees: dict[Path, etree._ElementTree]) -> Iterator[Staged]:
     libxml2 reads one location per namespace. A namespace spread over several files (or two
     services sharing one) is therefore staged as one more document that includes all of them, and
     every import of that namespace in the staged copies points at it, so it compiles as a whole
-    whichever file imports it first.
+    whichever file imports it first. A chameleon included into several namespaces is staged once
+    per namespace, each includer naming its own copy: xsdata reads a file once, into one of them.
     """
     common = Path(os.path.commonpath([p.parent for p in trees]))
     included = chameleons(trees)
@@ -138,45 +160,66 @@ def staged(trees: dict[Path, etree._ElementTree]) -> Iterator[Staged]:
         if path not in included:
             by_namespace.setdefault(tree.getroot().get("targetNamespace"), []).append(path)
     with tempfile.TemporaryDirectory(prefix="medexempt-xsd-") as tmp:
-        root = Path(tmp) / "set"
-        files = {path: (root / path.relative_to(common)).resolve() for path in trees}
+        files = {path: (Path(tmp) / "set" / path.relative_to(common)).resolve() for path in trees}
         parts: dict[str, Path] = {}
         for index, namespace in enumerate(sorted(n for n in by_namespace if n is not None)):
             if len(by_namespace[namespace]) > 1:
                 parts[namespace] = Path(tmp) / f"namespace-{index}.xsd"
                 members = [files[p] for p in by_namespace[namespace]]
                 parts[namespace].write_bytes(_schema_of(namespace, members, "include"))
+        per_namespace: dict[tuple[Path, str], Path] = {}  # (chameleon, includer's namespace)
+        for path, namespaces in included.items():
+            if len(namespaces) > 1:
+                for index, namespace in enumerate(sorted(namespaces)):
+                    name = f"{files[path].stem}.in-{index}{files[path].suffix}"
+                    per_namespace[path, namespace] = files[path].with_name(name)
         for path, tree in trees.items():
+            own = tree.getroot().get("targetNamespace", "")
+            targets = {
+                target: per_namespace[target, own]
+                for target in linked(path, tree, _INCLUDES)
+                if (target, own) in per_namespace
+            }
             files[path].parent.mkdir(parents=True, exist_ok=True)
-            files[path].write_bytes(_flat(tree, parts))
+            files[path].write_bytes(_flat(path, tree, parts, targets))
+        for (path, _), copy_path in per_namespace.items():
+            copy_path.write_bytes(_flat(path, trees[path], parts, {}))
         hub = Path(tmp) / "hub.xsd"
         imports = [
-            parts.get(n) or files[ps[0]]
+            (n, parts.get(n) or files[ps[0]])
             for n, ps in sorted(by_namespace.items(), key=_key)
             if n is not None
         ]
         plain = [files[p] for p in by_namespace.get(None, [])]
         hub.write_bytes(_schema_of(None, plain, "include", imports))
-        yield Staged(root=root, files=files, hub=hub)
+        copies = {copy_path: path for (path, _), copy_path in per_namespace.items()}
+        yield Staged(files=files, hub=hub, copies=copies)
 
 
 def _key(item: tuple[str | None, list[Path]]) -> str:
     return item[0] or ""
 
 
-def _flat(tree: etree._ElementTree, parts: dict[str, Path]) -> bytes:
-    """The document without its DOCTYPE, its root on the same line as before, and each import of
-    a namespace of several files pointing at the document that includes them all."""
+def _flat(
+    path: Path, tree: etree._ElementTree, parts: dict[str, Path], includes: dict[Path, Path]
+) -> bytes:
+    """The document without its DOCTYPE, its root on the same line as before, each import of a
+    namespace of several files pointing at the document that includes them all, and each include
+    of a chameleon staged per namespace (`includes`: original -> copy) at this namespace's copy."""
     root = copy.deepcopy(tree.getroot())
     for link in root.iter(f"{{{XS}}}import"):
         part = parts.get(link.get("namespace", ""))
         if part is not None:
             link.set("schemaLocation", part.as_uri())
+    for link in root.iterchildren(*_INCLUDES):
+        target = (path.parent / link.get("schemaLocation", "")).resolve()
+        if target in includes:
+            link.set("schemaLocation", includes[target].as_uri())
     body = etree.tostring(root, encoding="unicode")
     if None not in root.nsmap and root.get("targetNamespace"):
         # An unprefixed QName here means no namespace (XML Schema 3.15.3); xsdata would read it as
         # the target namespace unless the empty default namespace is spelled out.
-        name_end = body.index(" ") if " " in body.split(">", 1)[0] else body.index(">")
+        name_end = body.index(" ")  # the root has attributes: targetNamespace at least
         body = body[:name_end] + ' xmlns=""' + body[name_end:]
     line = tree.getroot().sourceline or 1
     if line == 1:
@@ -185,16 +228,18 @@ def _flat(tree: etree._ElementTree, parts: dict[str, Path]) -> bytes:
 
 
 def _schema_of(
-    namespace: str | None, members: list[Path], link: str, imports: list[Path] | None = None
+    namespace: str | None,
+    members: list[Path],
+    link: str,
+    imports: list[tuple[str, Path]] | None = None,
 ) -> bytes:
     schema = etree.Element(f"{{{XS}}}schema", nsmap={"xs": XS})
     if namespace is not None:
         schema.set("targetNamespace", namespace)
-    for location in imports or []:
-        imported = etree.parse(str(location)).getroot().get("targetNamespace")
-        element = etree.SubElement(schema, f"{{{XS}}}import", schemaLocation=location.as_uri())
-        if imported is not None:
-            element.set("namespace", imported)
+    for imported, location in imports or []:
+        etree.SubElement(
+            schema, f"{{{XS}}}import", namespace=imported, schemaLocation=location.as_uri()
+        )
     for member in members:
         etree.SubElement(schema, f"{{{XS}}}{link}", schemaLocation=member.as_uri())
     return etree.tostring(schema)

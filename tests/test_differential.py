@@ -19,6 +19,7 @@ from xsdata.models.datatype import XmlDateTime
 
 import generated as g
 from generated import models
+from tests.strategies import xml_datetimes
 from tests.support import canonical
 
 # Every character XML 1.0 allows, surrogates and non-characters excepted.
@@ -29,23 +30,6 @@ xml_text = st.text(
     max_size=20,
 )
 optional_text = st.none() | xml_text
-
-
-@st.composite
-def xml_datetimes(draw: st.DrawFn) -> XmlDateTime:
-    moment = draw(st.datetimes())
-    fraction = draw(st.sampled_from([0, 500_000_000, 667_000_000, 123_456_000, 1]))
-    offset = draw(st.none() | st.integers(-14 * 60, 14 * 60))
-    return XmlDateTime(
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        fraction,
-        offset,
-    )
 
 
 dictionaries = st.builds(models.Dictionary, code=xml_text, name_ru=xml_text, name_kk=xml_text)

@@ -18,6 +18,7 @@ from exemptions.storage import create_engine, upgrade
 from generated import Envelope, models, read_response, write_envelope
 from generated.gateway import request_message
 from generated.passwords import hash_password
+from tests.support import soap_environ
 
 PASSWORD = "pa55-W0rd-never-logged"
 
@@ -66,14 +67,7 @@ def post(app: Any, payload: models.MedicalExemptionSearchRequest, password: str 
         "EHEALTH_MEDICAL_EXEMPTION_SEARCH", payload, sender_id="mis", password=password
     )
     body = write_envelope(Envelope(body=message))
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/sync",
-        "CONTENT_TYPE": "text/xml",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-    }
-    return read_response(b"".join(app(environ, lambda status, headers: None))).body
+    return read_response(b"".join(app(soap_environ(body), lambda status, headers: None))).body
 
 
 def test_a_search_by_iin_and_by_passport_logs_no_personal_data(
@@ -299,14 +293,7 @@ def test_sender_values_reach_the_request_log_bounded_and_escaped() -> None:
     body = write_envelope(Envelope(body=message)).replace(
         b"<soap:Body", b"<soap:Header>" + header.encode() + b"</soap:Header><soap:Body", 1
     )
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/sync",
-        "CONTENT_TYPE": "text/xml",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-    }
-    b"".join(app(environ, lambda status, headers: None))
+    b"".join(app(soap_environ(body), lambda status, headers: None))
     (record,) = seen
     assert record.outcome == "MUST_UNDERSTAND"
     assert record.message_id is not None and record.sender_id is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -24,6 +23,7 @@ from generated.passwords import hash_password
 from generated.server import ServerConfig, Servicer, make_app
 from tests.conftest import free_port, wait_until_serving
 from tests.databases import postgres_url
+from tests.support import soap_environ
 
 SECRET = "f" * 64
 
@@ -52,14 +52,8 @@ def message(sent: datetime | None = None, message_id: str | None = None) -> byte
 
 def post(app: Any, body: bytes) -> tuple[int, str | None]:
     seen: dict[str, str] = {}
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/sync",
-        "CONTENT_TYPE": "text/xml",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-    }
-    answer = b"".join(app(environ, lambda status, headers: seen.setdefault("status", status)))
+    reply = app(soap_environ(body), lambda status, headers: seen.setdefault("status", status))
+    answer = b"".join(reply)
     reply = read_response(answer).body
     code = getattr(getattr(reply, "detail", None), "error_code", None)
     return int(seen["status"][:3]), code
