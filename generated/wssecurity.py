@@ -21,7 +21,11 @@ implement the interface on signxml; a GOST provider implements the two Protocols
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +82,9 @@ _WSU_ID = "{" + WSU_NS + "}Id"
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 # Every attribute an XML-signature library may resolve a "#id" reference by (by local name).
 _ID_NAMES = frozenset({"Id", "ID", "id"})
+_ALL_IDS = etree.XPath(
+    "//@*[" + " or ".join(f"local-name()='{name}'" for name in sorted(_ID_NAMES)) + "]"
+)
 
 
 class Reason(StrEnum):
@@ -163,8 +170,14 @@ def ensure_body_id(envelope: _Element) -> str:
     existing = body.get(_WSU_ID) or body.get("Id")
     if existing:
         return existing
-    # A new Body that declares wsu itself, so the attribute does not get a made-up prefix.
-    renewed = etree.Element(body.tag, dict(body.attrib), nsmap={"wsu": WSU_NS})
+    # A new Body that declares wsu itself, so the attribute does not get a made-up prefix, and
+    # keeps the declarations in scope (a QName value such as xsi:type="t:T" may need them).
+    namespaces = dict(body.nsmap)
+    prefix = "wsu"
+    while namespaces.get(prefix, WSU_NS) != WSU_NS:
+        prefix += "_"
+    namespaces[prefix] = WSU_NS
+    renewed = etree.Element(body.tag, dict(body.attrib), nsmap=namespaces)
     renewed.extend(list(body))
     body_id = f"id-{uuid.uuid4().hex}"
     renewed.set(_WSU_ID, body_id)
@@ -205,7 +218,7 @@ def locate_signature(envelope: _Element) -> SignedParts:
         raise SignatureError(
             Reason.WRAPPING, "expected exactly one ds:Signature, directly in wsse:Security"
         )
-    if len([el for el in envelope.iter() if el.tag == body.tag]) != 1:
+    if len(list(envelope.iter(str(body.tag)))) != 1:
         raise SignatureError(Reason.WRAPPING, "a second Body element is in the message")
     _check_unique_ids(envelope)
     signature = signatures[0]
@@ -228,12 +241,12 @@ def _ids(element: _Element) -> Iterable[str]:
 
 
 def _check_unique_ids(envelope: _Element) -> None:
-    seen: set[str] = set()
-    for element in envelope.iter():
-        for value in _ids(element):
-            if value in seen:
-                raise SignatureError(Reason.WRAPPING, f"the ID {value!r} appears more than once")
-            seen.add(value)
+    found = _ALL_IDS(envelope)
+    values = [str(value) for value in found] if isinstance(found, list) else []
+    if len(values) != len(set(values)):
+        counts = Counter(values)
+        repeated = next(value for value in values if counts[value] > 1)
+        raise SignatureError(Reason.WRAPPING, f"the ID {repeated[:80]!r} appears more than once")
 
 
 def _only(parent: _Element, local: str, ns: str = DS_NS) -> _Element:
@@ -355,15 +368,22 @@ class RsaSigner:
 
 
 class RsaVerifier:
-    """Verifies RSA-SHA256 signatures by certificates the trust store accepts."""
+    """Verifies RSA-SHA256 signatures by certificates the trust store accepts.
+
+    The check runs on the tree the server already parsed, never on a re-parsed copy: the Body and
+    the SignedInfo are canonicalised (exclusive C14N, with the InclusiveNamespaces PrefixList
+    when one is given), the Body's SHA-256 compared with the DigestValue, and the SignatureValue
+    verified over the SignedInfo with the certificate's key. Only the layout `locate_signature`
+    admits reaches it; any other algorithm is refused by name.
+    """
 
     def __init__(self, trust: TrustStore) -> None:
         self.trust = trust
 
     def verify(self, envelope: _Element) -> VerifiedSigner:
-        from signxml.algorithms import DigestAlgorithm, SignatureMethod
-        from signxml.exceptions import InvalidDigest, SignXMLException
-        from signxml.verifier import SignatureConfiguration, XMLVerifier
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
         parts = locate_signature(envelope)
         if parts.certificate is None:
@@ -377,28 +397,88 @@ class RsaVerifier:
                 Reason.INVALID, "the KeyIdentifier is not an X.509 certificate"
             ) from None
         self.trust.check(certificate, datetime.now(UTC))
-        config = SignatureConfiguration(
-            expect_references=1,
-            signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
-            digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
-        )
-        try:
-            XMLVerifier().verify(envelope, x509_cert=certificate, expect_config=config)
-        except InvalidDigest:
+        key = certificate.public_key()
+        if not isinstance(key, RSAPublicKey):
+            raise SignatureError(Reason.INVALID, "the certificate's key is not an RSA key")
+        signed_info = _only(parts.signature, "SignedInfo")
+        method = _only(signed_info, "SignatureMethod").get("Algorithm")
+        if method != RSA_SHA256:
+            raise SignatureError(
+                Reason.INVALID, f"the signature method {_quoted(method)} is not RSA-SHA256"
+            )
+        reference = _only(signed_info, "Reference")
+        digest_method = _only(reference, "DigestMethod").get("Algorithm")
+        if digest_method != SHA256:
+            raise SignatureError(
+                Reason.INVALID, f"the digest method {_quoted(digest_method)} is not SHA-256"
+            )
+        transforms = _only(reference, "Transforms")
+        expected = _base64(_only(reference, "DigestValue"), "DigestValue")
+        value = _base64(_only(parts.signature, "SignatureValue"), "SignatureValue")
+        body = _canonical(parts.body, _only(transforms, "Transform"))
+        if not hmac.compare_digest(hashlib.sha256(body).digest(), expected):
             raise SignatureError(
                 Reason.DIGEST_MISMATCH, "the Body does not match its signed digest"
-            ) from None
-        except (SignXMLException, ValueError) as exc:
-            # signxml's own words can quote the message (a SignatureValue with its line ends): not
-            # repeated, only its kind.
+            )
+        signed = _canonical(signed_info, _only(signed_info, "CanonicalizationMethod"))
+        try:
+            key.verify(value, signed, padding.PKCS1v15(), hashes.SHA256())
+        except _BadCertificateSignature:
             raise SignatureError(
-                Reason.INVALID, f"the signature does not verify ({type(exc).__name__})"
-            ) from None
-        except (
-            Exception
-        ) as exc:  # lxml's schema check of ds:Signature, and the like: still a refusal
-            raise SignatureError(
-                Reason.INVALID, f"the signature is malformed ({type(exc).__name__})"
+                Reason.INVALID, "the SignatureValue does not verify with the certificate's key"
             ) from None
         der = certificate.public_bytes(serialization.Encoding.DER)
         return VerifiedSigner(certificate=der, subject=certificate.subject.rfc4514_string())
+
+
+_INCLUSIVE_NAMESPACES = "{" + C14N_EXCLUSIVE + "}InclusiveNamespaces"
+_NCNAME = re.compile(r"[^\W\d][\w.-]*")
+
+
+def _quoted(value: str | None) -> str:
+    """An attacker's algorithm name, shortened and on one line, for a fault text."""
+    if value is None:
+        return "(none)"
+    return repr(value[:80] + ("…" if len(value) > 80 else ""))
+
+
+def _base64(element: _Element, name: str) -> bytes:
+    if len(element):
+        raise SignatureError(Reason.INVALID, f"ds:{name} holds elements")
+    try:
+        decoded = base64.b64decode("".join((element.text or "").split()), validate=True)
+    except ValueError:
+        raise SignatureError(Reason.INVALID, f"ds:{name} is not base64") from None
+    if not decoded:
+        raise SignatureError(Reason.INVALID, f"ds:{name} is empty")
+    return decoded
+
+
+def _canonical(element: _Element, method: _Element) -> bytes:
+    """Exclusive C14N (no comments) of `element` as `method` (a Transform or
+    CanonicalizationMethod, already checked to name exclusive C14N) asks."""
+    children = [child for child in method if isinstance(child.tag, str)]
+    prefixes: list[str] = []
+    if children:
+        if len(children) != 1 or children[0].tag != _INCLUSIVE_NAMESPACES or len(children[0]):
+            raise SignatureError(
+                Reason.INVALID, "exclusive C14N takes one ec:InclusiveNamespaces only"
+            )
+        listed = children[0].get("PrefixList")
+        if listed is None:
+            raise SignatureError(Reason.INVALID, "ec:InclusiveNamespaces has no PrefixList")
+        prefixes = listed.split()
+    if any(prefix != "#default" and not _NCNAME.fullmatch(prefix) for prefix in prefixes):
+        raise SignatureError(
+            Reason.INVALID, "ec:InclusiveNamespaces lists a prefix that is not an NCName"
+        )
+    try:
+        return etree.tostring(
+            element,
+            method="c14n",
+            exclusive=True,
+            with_comments=False,
+            inclusive_ns_prefixes=prefixes or None,
+        )
+    except (ValueError, etree.Error):
+        raise SignatureError(Reason.INVALID, "the signed part cannot be canonicalised") from None
