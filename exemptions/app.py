@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generated.passwords import Throttle
 from generated.server import ServerConfig, SignatureMode, make_app
 from generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
 
@@ -88,8 +89,9 @@ def signers_for(settings: Settings) -> dict[str, list[bytes]] | None:
     return {sender: [der(p) for p in paths] for sender, paths in settings.signers.items()}
 
 
-def build_app(settings: Settings) -> Site:
-    """The service over the database at `settings.db_url` (one engine per process)."""
+def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
+    """The service over the database at `settings.db_url` (one engine per process); `throttle`
+    slows failed authentications (`serve` passes one shared by its workers)."""
     from .certificates.render import Layout as PdfLayout
     from .certificates.render import render
     from .certificates.tokens import token_matches, verification_url
@@ -123,6 +125,7 @@ def build_app(settings: Settings) -> Site:
             verifier=RsaVerifier(TrustStore.from_pem_files(settings.trust)),
             signer=signer_for(settings),
             signers=signers_for(settings),
+            throttle=throttle or Throttle(),
         ),
     )
     verify = VerificationPage(

@@ -18,6 +18,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from generated.passwords import Throttle
 from generated.server import SignatureMode
 
 from .app import Settings, build_app, signer_for, signers_for
@@ -153,6 +154,8 @@ class _Server(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, options: ServeOptions) -> None:
         self.settings = settings
         self.log_level = options.log_level
+        # Made here, before gunicorn forks: every worker counts failed passwords in one table.
+        self.throttle = Throttle.across_processes()
         self.options = {
             "bind": f"{options.host}:{options.port}",
             "workers": options.workers,
@@ -176,7 +179,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         configure(self.log_level)
-        return build_app(self.settings)
+        return build_app(self.settings, self.throttle)
 
 
 def run(settings: Settings, options: ServeOptions) -> None:

@@ -145,3 +145,59 @@ def test_only_a_few_password_checks_run_at_once() -> None:
     assert senders.verdict("stranger", "y", "b") is Verdict.THROTTLED
     threading.Timer(0.2, slots.release).start()  # and ends
     assert senders.verdict("mis", "right", "c") is Verdict.VALID  # waited for the slot
+
+
+def test_failure_counts_are_shared_by_forked_workers() -> None:
+    """Made before the fork, the counts are one table for every worker: failures spread over
+    processes add up, and a worker sees the throttle another worker's failures set."""
+    import multiprocessing
+
+    from generated.passwords import Throttle, Verdict
+
+    hashes = {"mis": hash_password("right", n=2**10)}
+    throttle = Throttle.across_processes(failures=4, window=60.0)
+    context = multiprocessing.get_context("fork")
+
+    def guess(n: int) -> None:
+        verdict = Senders(hashes, throttle).verdict("mis", f"guess-{n}", f"10.1.0.{n}")
+        raise SystemExit(0 if verdict is Verdict.INVALID else 1)
+
+    for n in range(4):  # four workers, one wrong password each
+        worker = context.Process(target=guess, args=(n,))
+        worker.start()
+        worker.join()
+        assert worker.exitcode == 0
+    assert Senders(hashes, throttle).verdict("mis", "guess-9", "10.1.0.9") is Verdict.THROTTLED
+    assert Senders(hashes, Throttle(failures=4)).verdict("mis", "guess-9", "10.1.0.9") is (
+        Verdict.INVALID  # a throttle of one process alone had let it through
+    )
+    by_address = [Senders(hashes, throttle).verdict(f"s{n}", "pw", "10.2.0.1") for n in range(5)]
+    assert by_address == [Verdict.INVALID] * 4 + [Verdict.THROTTLED]
+
+
+def test_a_shared_table_stays_its_size_and_forgets_the_oldest() -> None:
+    """More keys than slots: the table does not grow, the newest keys are counted, and a key
+    whose window has passed is counted afresh."""
+    from generated.passwords import SharedFailures, Throttle, _SharedCounts
+
+    throttle = Throttle(failures=2, window=60.0)
+    shared = SharedFailures(64)
+    table: _SharedCounts = shared.by_sender
+    size = len(shared._map)
+    for n in range(1000):
+        table.add(f"key-{n}", float(n), throttle)
+    assert len(shared._map) == size == 2 * 64 * 32
+    assert table.count("key-999", 999.0, throttle) == 1
+    assert table.count("key-0", 999.0, throttle) == 0
+    table.add("key-999", 1000.0, throttle)
+    assert table.count("key-999", 1000.0, throttle) == 2
+    assert table.count("key-999", 1000.0 + 60.0, throttle) == 0
+    assert shared.by_client.count("key-999", 1000.0, throttle) == 0  # its own table
+
+
+def test_serve_makes_one_throttle_for_its_workers(tmp_path: Path) -> None:
+    from exemptions.serve import _Server
+
+    given = options(tmp_path, demo=True)
+    server = _Server(settings_for(given, {}), given)
+    assert server.throttle.shared is not None
