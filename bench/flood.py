@@ -25,6 +25,7 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -58,7 +59,9 @@ def _legitimate(url: str, seconds: float) -> list[float]:
     return times
 
 
-def _flood(url: str, seconds: float, rate: float, outcomes: Counter[str], addresses: int) -> None:
+def _flood(
+    url: str, seconds: float, rate: float, outcomes: Counter[str], addresses: int, connections: int
+) -> None:
     stop = time.monotonic() + seconds
     lock = threading.Lock()
 
@@ -81,16 +84,25 @@ def _flood(url: str, seconds: float, rate: float, outcomes: Counter[str], addres
             # per address does not stop a flood from many: the cap on concurrent checks must.
             index = next(sent) % addresses
             address = f"127.0.{index // 250}.{2 + index % 250}"
-            transport = httpx.HTTPTransport(local_address=address)
+            # No certificate store to load per request: the flood is plain HTTP.
+            transport = httpx.HTTPTransport(local_address=address, verify=False)
             with httpx.Client(timeout=10, transport=transport) as http:
                 one(http)
-            next_at += 8 / rate  # 8 workers share the rate
+            next_at += connections / rate  # the workers share the rate
 
-    threads = [threading.Thread(target=worker, args=(n / rate,)) for n in range(8)]
+    threads = [threading.Thread(target=worker, args=(n / rate,)) for n in range(connections)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def _flood_process(
+    url: str, seconds: float, rate: float, addresses: int, connections: int, results: Any
+) -> None:
+    outcomes: Counter[str] = Counter()
+    _flood(url, seconds, rate, outcomes, addresses, connections)
+    results.put(outcomes)
 
 
 def _cpu(pid: int) -> float:
@@ -116,11 +128,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=55.0)
     parser.add_argument("--addresses", type=int, default=1000, help="client addresses of the flood")
+    parser.add_argument(
+        "--connections", type=int, default=8, help="the flood's concurrent requests"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        command = [sys.executable, "-m", "exemptions", "serve", "--demo", "--workers", "2",
+        command = [sys.executable, "-m", "generator", "serve", "--demo", "--workers", "2",
                    "--port", str(port), "--db", f"sqlite:///{tmp}/flood.db"]  # fmt: skip
         server = start("service", command, Path(tmp), _env(), port)
         try:
@@ -128,14 +143,23 @@ def main() -> None:
             alone = _legitimate(server.url, min(10.0, args.seconds))
             outcomes: Counter[str] = Counter()
             cpu_before = _children_cpu(server.process.pid)
+            wall_before = time.monotonic()
             flood = threading.Thread(
                 target=_flood,
-                args=(server.url, args.seconds, args.rate, outcomes, args.addresses),
+                args=(
+                    server.url,
+                    args.seconds,
+                    args.rate,
+                    outcomes,
+                    args.addresses,
+                    args.connections,
+                ),
             )
             flood.start()
             during = _legitimate(server.url, args.seconds)
             flood.join()
             cpu = _children_cpu(server.process.pid) - cpu_before
+            wall = time.monotonic() - wall_before
         finally:
             server.stop()
     a50, a99 = _quantiles(alone)
@@ -147,7 +171,8 @@ def main() -> None:
         "# Wrong-password flood",
         "",
         f"{args.rate:g} wrong passwords/s for {args.seconds:g} s from {args.addresses} loopback "
-        "addresses (fresh senderId and password each) against "
+        f"addresses over {args.connections} concurrent connections (fresh senderId and password "
+        "each) against "
         "`medexempt serve --demo --workers 2`; a legitimate client searching "
         "01085 one request after another.",
         "",
@@ -158,7 +183,8 @@ def main() -> None:
         "",
         f"The flood: {sent} requests, "
         + ", ".join(f"{k} {v}" for k, v in outcomes.most_common())
-        + f"; server CPU over the flood {cpu:.1f} s ({cpu / args.seconds:.2f} cores).",
+        + f"; server CPU {cpu:.1f} s over the {wall:.1f} s until the flood's last answer "
+        f"({cpu / wall:.2f} cores).",
         "",
         f"Target: p99 under the flood < 100 ms: {'met' if d99 < 100 else 'NOT met'}.",
     ]
