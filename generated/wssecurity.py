@@ -31,15 +31,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature as _BadCertificateSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from lxml import etree
 from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
+
+if TYPE_CHECKING:  # the signing libraries are imported when signing is used, not before
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 __all__ = [
     "C14N_EXCLUSIVE",
@@ -302,6 +302,8 @@ class TrustStore:
     @classmethod
     def from_pem_files(cls, paths: Iterable[str | Path]) -> TrustStore:
         """Every certificate in the PEM files."""
+        from cryptography import x509
+
         found: list[x509.Certificate] = []
         for path in paths:
             found.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
@@ -322,11 +324,13 @@ class TrustStore:
 
     @staticmethod
     def _vouches(anchor: x509.Certificate, certificate: x509.Certificate) -> bool:
+        from cryptography.exceptions import InvalidSignature
+
         if anchor == certificate:
             return True
         try:
             certificate.verify_directly_issued_by(anchor)
-        except (ValueError, TypeError, _BadCertificateSignature):
+        except (ValueError, TypeError, InvalidSignature):
             return False
         return True
 
@@ -343,12 +347,17 @@ class RsaSigner:
         cls, key: str | Path, certificate: str | Path, password: bytes | None = None
     ) -> RsaSigner:
         """A signer from a PEM private key and a PEM certificate."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
         private = serialization.load_pem_private_key(Path(key).read_bytes(), password)
         if not isinstance(private, RSAPrivateKey):
             raise ValueError(f"{key} is not an RSA private key")
         return cls(private, x509.load_pem_x509_certificate(Path(certificate).read_bytes()))
 
     def sign(self, envelope: _Element) -> None:
+        from cryptography.hazmat.primitives import serialization
         from signxml.algorithms import SignatureConstructionMethod, SignatureMethod
         from signxml.signer import XMLSigner
 
@@ -381,7 +390,9 @@ class RsaVerifier:
         self.trust = trust
 
     def verify(self, envelope: _Element) -> VerifiedSigner:
-        from cryptography.hazmat.primitives import hashes
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import padding
         from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -423,7 +434,7 @@ class RsaVerifier:
         signed = _canonical(signed_info, _only(signed_info, "CanonicalizationMethod"))
         try:
             key.verify(value, signed, padding.PKCS1v15(), hashes.SHA256())
-        except _BadCertificateSignature:
+        except InvalidSignature:
             raise SignatureError(
                 Reason.INVALID, "the SignatureValue does not verify with the certificate's key"
             ) from None

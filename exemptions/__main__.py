@@ -1,5 +1,0 @@
-"""`python -m exemptions` is the `medexempt` command."""
-
-from .cli import main
-
-main()
