@@ -14,7 +14,7 @@ export MEDEXEMPT_TEST_POSTGRES_URL ?= postgresql+psycopg://medexempt:medexempt@1
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[service,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,4 +1,8 @@
-"""The `medexempt` command line: the generator's commands, and the tools built on the bindings."""
+"""The reference service's commands of `medexempt`: serve, inspect, hash-password.
+
+They reach the `medexempt` command through the `medexempt.commands` entry points (pyproject.toml),
+beside `search` and `db`; the generator's own commands know nothing of them.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from generator.cli import check, generate
-
-from .dbcli import db
-from .search import search
-
 if TYPE_CHECKING:
     from generated.server import SignatureMode
-
-
-@click.group()
-@click.version_option(package_name="medexempt", prog_name="medexempt")
-def main() -> None:
-    """medexempt: typed SOAP bindings and the reference Medical exemptions service."""
-
-
-main.add_command(generate)
-main.add_command(check)
-main.add_command(search)
-main.add_command(db)
 
 
 def _signer_pairs(values: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
@@ -43,7 +30,7 @@ def _signer_pairs(values: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
     return tuple(pairs)
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option(
@@ -162,7 +149,7 @@ def serve(
     run(settings, options)
 
 
-@main.command()
+@click.command()
 @click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def inspect(message: Path) -> None:
     """Read a SOAP message with the generated bindings and print what it holds, as JSON.
@@ -178,7 +165,7 @@ def inspect(message: Path) -> None:
         sys.exit(1)
 
 
-@main.command("hash-password")
+@click.command("hash-password")
 @click.password_option(help="The sender's password (asked for when not given).")
 def hash_password(password: str) -> None:
     """Print the stored form of a sender's password, for the server's senders."""

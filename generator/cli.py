@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -14,6 +15,9 @@ from .errors import GeneratorError
 from .load import load
 from .render import GeneratedFile, render
 from .write import stale, write
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 EXIT_STALE = 1
 EXIT_ERROR = 2
@@ -59,17 +63,34 @@ def _target_options(func: click.decorators.FC) -> click.decorators.FC:
             default=None,
             help="Import name of the generated package  [default: the --out folder's name].",
         ),
+        click.option(
+            "--allow-shadowed-name",
+            is_flag=True,
+            help="Write even when an installed module has the package's import name (warned).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def _target(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) -> Target:
+def _target(
+    xsd_dir: Path, manifest: Path | None, out: Path, package: str | None, shadowed_ok: bool = False
+) -> Target:
     name = package or out.resolve().name
     if not all(part.isidentifier() for part in name.split(".")):
         where = "--package" if package else f"the --out folder's name {name!r}"
         raise click.BadParameter(f"{where} is not a Python import name; give --package NAME")
+    shadow = _taken(name, out)
+    if shadow is not None:
+        said = (
+            f"the import name {name!r} is taken in this environment by {shadow}: "
+            f"`import {name.split('.')[0]}` could find that instead of the package written to {out}"
+        )
+        if not shadowed_ok:
+            click.echo(f"error: {said}; choose another --out folder name or --package", err=True)
+            sys.exit(EXIT_ERROR)
+        click.echo(f"warning: {said}", err=True)
     return Target(
         xsd_dir=xsd_dir,
         manifest=manifest or xsd_dir / "services.toml",
@@ -78,17 +99,170 @@ def _target(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None
     )
 
 
-@click.group()
+def _taken(package: str, out: Path) -> str | None:
+    """Where an installed or standard-library module of the package's top-level name lives,
+    unless it is the very folder being written (a project installed in editable mode)."""
+    import importlib.util
+
+    top = package.split(".")[0]
+    if top in sys.builtin_module_names:
+        return "a built-in module"
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    own = out.resolve()
+    for _ in package.split(".")[1:]:
+        own = own.parent
+    found = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+    if any(Path(place).resolve() == own for place in found if Path(place).is_absolute()):
+        return None
+    return ", ".join(found) or f"the module {top}"
+
+
+PLUGINS = "medexempt.commands"  # the entry-point group other packages add commands by
+
+
+class _Commands(click.Group):
+    """The generator's commands, and those installed packages register under `PLUGINS` (the
+    reference service's, with the `service` extra): loaded only when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_plugins()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        entry = _plugins().get(cmd_name)
+        if command is not None or entry is None:
+            return command
+        missing = _missing_service_packages()
+        if missing:
+            return _unavailable(cmd_name, ", ".join(missing))
+        try:
+            loaded = entry.load()
+        except ModuleNotFoundError as exc:
+            return _unavailable(cmd_name, exc.name or str(exc))
+        if not isinstance(loaded, click.Command):
+            raise click.ClickException(f"the entry point {entry.value} is not a command")
+        return loaded
+
+
+def _plugins() -> dict[str, EntryPoint]:
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry for entry in entry_points(group=PLUGINS)}
+
+
+def _missing_service_packages() -> list[str]:
+    """The requirements of medexempt's `service` extra that are not installed."""
+    import re
+    from importlib.metadata import PackageNotFoundError, distribution, requires
+
+    try:
+        wanted = requires("medexempt") or []
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return []
+    missing = []
+    for requirement in wanted:
+        name = re.match(r"[A-Za-z0-9._-]+", requirement)
+        if name is None or not re.search(r"extra\s*==\s*['\"]service['\"]", requirement):
+            continue
+        try:
+            distribution(name.group())
+        except PackageNotFoundError:
+            missing.append(name.group())
+    return missing
+
+
+def _unavailable(name: str, missing: str) -> click.Command:
+    """A command whose packages are not installed: says which, and how to get them (exit 2)."""
+
+    def refuse() -> NoReturn:
+        click.echo(
+            f"error: `medexempt {name}` needs the reference service's packages (not installed: "
+            f"{missing}): pip install 'medexempt[service]'",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+    return click.Command(
+        name,
+        callback=refuse,
+        help="Needs the reference service's packages: pip install 'medexempt[service]'.",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="medexempt")
-def main() -> None:
-    """The medexempt generator: typed SOAP bindings from an XSD folder."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """medexempt: typed SOAP bindings from XSD (generate, check), and the reference Medical
+    exemptions service built on them (with the `service` extra).
+
+    `generate` and `check` take their options from `[tool.medexempt]` of the nearest
+    pyproject.toml (keys xsd-dir, manifest, out, package; paths relative to that file), and
+    the command line overrides them."""
+    if ctx.invoked_subcommand in ("generate", "check"):
+        defaults = _project_settings(Path.cwd())
+        if defaults:
+            ctx.default_map = {"generate": defaults, "check": defaults}
+
+
+# [tool.medexempt] keys, and the option each one sets.
+SETTINGS = {"xsd-dir": "xsd_dir", "manifest": "manifest", "out": "out", "package": "package"}
+
+
+def _project_settings(start: Path) -> dict[str, str]:
+    """The options `[tool.medexempt]` of the nearest pyproject.toml sets, paths made relative to
+    `start`; exit 2 naming the file and the key when the table is wrong."""
+    import difflib
+    import os
+    import tomllib
+
+    found = next(
+        (d / "pyproject.toml" for d in (start, *start.parents) if (d / "pyproject.toml").is_file()),
+        None,
+    )
+    if found is None:
+        return {}
+
+    def refuse(message: str) -> NoReturn:
+        click.echo(f"error: {found}: {message}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    try:
+        document = tomllib.loads(found.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        refuse(f"not valid TOML: {exc}")
+    tool = document.get("tool", {})
+    table = tool.get("medexempt", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        refuse("[tool.medexempt] must be a table")
+    settings = {}
+    for key, value in table.items():
+        if key not in SETTINGS:
+            close = difflib.get_close_matches(key, list(SETTINGS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(SETTINGS)})"
+            refuse(f"unknown key {key!r} in [tool.medexempt]{hint}")
+        if not isinstance(value, str) or not value:
+            refuse(f"[tool.medexempt] {key} must be a non-empty string")
+        if key == "package":
+            settings[SETTINGS[key]] = value
+        else:
+            settings[SETTINGS[key]] = os.path.relpath(found.parent / value, start)
+    return settings
 
 
 @main.command()
 @_target_options
-def generate(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) -> None:
+def generate(
+    xsd_dir: Path, manifest: Path | None, out: Path, package: str | None, allow_shadowed_name: bool
+) -> None:
     """Generate the typed package (models, codecs, WSDL) from the XSD folder."""
-    target = _target(xsd_dir, manifest, out, package)
+    target = _target(xsd_dir, manifest, out, package, allow_shadowed_name)
     try:
         changes = write(target.files(), target.out)
     except GeneratorError as exc:
@@ -104,9 +278,11 @@ def generate(xsd_dir: Path, manifest: Path | None, out: Path, package: str | Non
 
 @main.command()
 @_target_options
-def check(xsd_dir: Path, manifest: Path | None, out: Path, package: str | None) -> None:
+def check(
+    xsd_dir: Path, manifest: Path | None, out: Path, package: str | None, allow_shadowed_name: bool
+) -> None:
     """Exit 0 if the generated package is up to date, 1 if stale (naming the files), 2 on error."""
-    target = _target(xsd_dir, manifest, out, package)
+    target = _target(xsd_dir, manifest, out, package, allow_shadowed_name)
     try:
         differ = stale(target.files(), target.out)
     except GeneratorError as exc:
@@ -128,10 +304,15 @@ def _generate_command() -> str:
     context = click.get_current_context()
     words = ["medexempt", "generate"]
     for name, flag in (("xsd_dir", "--xsd-dir"), ("manifest", "--manifest"), ("out", "--out"),
-                       ("package", "--package")):  # fmt: skip
+                       ("package", "--package"), ("allow_shadowed_name", "--allow-shadowed-name")):  # fmt: skip
         source = context.get_parameter_source(name)
         value = context.params.get(name)
-        if value is not None and source is not click.core.ParameterSource.DEFAULT:
+        # What [tool.medexempt] sets, the same command finds again; only the command line's own.
+        if source is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        if value is True:
+            words.append(flag)
+        elif value not in (None, False):
             words += [flag, str(value)]
     return shlex.join(words)
 
@@ -144,4 +325,73 @@ def _fail(exc: GeneratorError) -> NoReturn:
 
 def _crash(exc: Exception) -> NoReturn:
     click.echo(f"error: the generator failed: {type(exc).__name__}: {exc}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.option(
+    "--from",
+    "sources",
+    required=True,
+    multiple=True,
+    help="The service's XSD or WSDL: a path or an http(s) URL (repeatable: request and response "
+    "schemas apart).",
+)
+@click.option(
+    "--service-id", required=True, help="The serviceId the gateway routes the service by."
+)
+@click.option(
+    "--package", default=None, help="Import name to generate  [default: from the type names]."
+)
+@click.option("--request", default=None, help="The request type, {namespace}Name or Name.")
+@click.option("--response", default=None, help="The response type, {namespace}Name or Name.")
+def init(
+    sources: tuple[str, ...],
+    service_id: str,
+    package: str | None,
+    request: str | None,
+    response: str | None,
+) -> None:
+    """Start a service project here: xsd/ with the gateway and the service's schemas,
+    xsd/services.toml, and [tool.medexempt] in pyproject.toml. Never overwrites."""
+    from .init import manifest, plan, snake
+
+    project = Path.cwd()
+    xsd = project / "xsd"
+    pyproject = project / "pyproject.toml"
+    if xsd.is_dir() and any(xsd.iterdir()):
+        _stop(f"{xsd} already holds files; init writes only into an empty or missing xsd/")
+    if pyproject.is_file() and re.search(r"(?m)^\[tool\.medexempt\]", pyproject.read_text()):
+        _stop(f"{pyproject} already has a [tool.medexempt] table")
+    try:
+        planned = plan(list(sources), service_id, request, response)
+    except GeneratorError as exc:
+        _fail(exc)
+    name = package or snake(planned.name)
+    if not all(part.isidentifier() for part in name.split(".")):
+        _stop(f"{name!r} is not a Python import name; give --package NAME")
+    out = ("src/" if (project / "src").is_dir() else "") + name.replace(".", "/")
+    shadow = _taken(name, project / out)
+    if shadow is not None:
+        _stop(f"the import name {name!r} is taken in this environment by {shadow}; give --package")
+    for relative, content in sorted(planned.files.items()):
+        path = xsd / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    (xsd / "services.toml").write_text(manifest(planned), encoding="utf-8")
+    table = f'[tool.medexempt]\nxsd-dir = "xsd"\nout = "{out}"\n'
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        pyproject.write_text(text + ("" if text.endswith("\n") else "\n") + "\n" + table)
+    else:
+        pyproject.write_text(f'[project]\nname = "{project.name}"\nversion = "0.1.0"\n\n{table}')
+    click.echo(
+        f"wrote {len(planned.files) + 1} file(s) under {xsd}, and [tool.medexempt] in {pyproject}"
+    )
+    click.echo(f"service {service_id}: {planned.request} -> {planned.response}")
+    click.echo("next: `medexempt generate`, and set [wsdl] address in xsd/services.toml")
+
+
+def _stop(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)

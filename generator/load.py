@@ -37,7 +37,13 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
     entries = [manifest_path.parent / gateway]
     raw_services: list[dict[str, Any]] = manifest["services"]
     for raw in raw_services:
-        entries.append(manifest_path.parent / str(raw.get("schema", "")))
+        # One file, or a list when the request's and the response's schemas are apart.
+        schema = raw.get("schema", "")
+        for each in schema if isinstance(schema, list) else [schema]:
+            if not isinstance(each, str) or not each:
+                problem = f"{raw.get('id')}: schema must be a path or a list of paths"
+                raise GeneratorError([Problem(shown, None, problem)])
+            entries.append(manifest_path.parent / each)
     trees = schema_closure(entries, xsd_dir)
     _consistent_declarations(trees, xsd_dir)
     included = chameleons(trees)

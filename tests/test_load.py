@@ -1,6 +1,6 @@
 """Load without loss: a fixed number of requests from concurrent clients against `medexempt serve`.
 
-`python -m exemptions serve --demo --workers 3` runs on a fresh SQLite database on loopback; 16
+`python -m generator serve --demo --workers 3` runs on a fresh SQLite database on loopback; 16
 threads, each with its own generated `Client` (SOAP 1.1 and 1.2 alternating), send a fixed mix of
 found / not-found / invalid searches over the demo data, plus malformed envelopes posted raw. Every
 answer is checked against what its own request must get: the HTTP status, the outcome, the records
@@ -106,7 +106,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("load")
     port = free_port()
     command = [
-        sys.executable, "-m", "exemptions", "serve", "--demo", "--port", str(port),
+        sys.executable, "-m", "generator", "serve", "--demo", "--port", str(port),
         "--workers", str(WORKERS), "--log-level", "warning",
     ]  # fmt: skip
     env = {

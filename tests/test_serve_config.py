@@ -68,7 +68,7 @@ def test_demo_needs_nothing_and_accepts_the_original_sender(
 
 def test_the_command_says_what_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "exemptions", "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        [sys.executable, "-m", "generator", "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin"},

@@ -1,0 +1,135 @@
+"""medexempt as other projects install it: a built wheel, fresh environments outside the repository.
+
+- The generated package with only `generator.RUNTIME_REQUIREMENTS` installed: its codec, client
+  and server work (a client calls the server over HTTP), and no signing library is imported.
+- The wheel without extras: the generator works in an empty project, the reference service's
+  stack is not installed, and its commands say what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "fpdf", "segno", "tqdm")
+
+
+def _run(*command: str | Path, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    return done
+
+
+def _ok(*command: str | Path, cwd: Path) -> str:
+    done = _run(*command, cwd=cwd)
+    assert done.returncode == 0, f"{command}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _fresh_venv(folder: Path) -> Path:
+    venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+    return folder / "bin" / "python"
+
+
+def _pip(python: Path, *args: str, cwd: Path) -> None:
+    _ok(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "-c", ROOT / "constraints.txt", *args, cwd=cwd)  # fmt: skip
+
+
+@cache
+def _wheel(folder: Path) -> Path:
+    _ok(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+        "-w", folder, ROOT, cwd=ROOT)  # fmt: skip
+    [wheel] = folder.glob("medexempt-*.whl")
+    return wheel
+
+
+USE_THE_PACKAGE = """
+import importlib.util, sys, threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from generated import SoapVersion, models
+from generated.client import Client
+from generated.server import ServerConfig, Servicer, make_app
+import generated.wssecurity  # importable without the signing libraries
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, *args): pass
+
+class Found(Servicer):
+    def medical_exemption_search(self, request, context):
+        return models.MedicalExemptionSearchResponse(
+            status=models.Status(code="NOT_FOUND", message="no " + request.number))
+
+server = make_server("127.0.0.1", 0, make_app(Found(), ServerConfig(max_message_age=None)),
+                     handler_class=Quiet)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{server.server_port}/sync"
+for version in ("1.1", "1.2"):
+    with Client(url, sender_id="mis", soap_version=SoapVersion(version)) as client:
+        request = models.MedicalExemptionSearchRequest(number="01085")
+        answer = client.medical_exemption_search(request)
+    assert answer.status.message == "no 01085", answer
+server.shutdown()
+loaded = sorted(name for name in ("cryptography", "signxml") if name in sys.modules)
+missing = sorted(
+    name for name in ("cryptography", "signxml") if importlib.util.find_spec(name) is None
+)
+print("loaded", loaded, "missing", missing)
+"""
+
+
+def test_the_generated_package_runs_with_only_its_stated_requirements(tmp_path: Path) -> None:
+    python = _fresh_venv(tmp_path / "venv")
+    _pip(python, *RUNTIME_REQUIREMENTS, cwd=tmp_path)
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "generated", project / "generated",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    (project / "use.py").write_text(USE_THE_PACKAGE)
+    out = _ok(python, "use.py", cwd=project)
+    assert "loaded [] missing ['cryptography', 'signxml']" in out, out
+    assert len(SIGNING_REQUIREMENTS) == 2
+
+
+def test_the_wheel_brings_the_generator_and_not_the_service(tmp_path: Path) -> None:
+    python = _fresh_venv(tmp_path / "venv")
+    _pip(python, _wheel(tmp_path / "dist").as_posix(), cwd=tmp_path)
+    installed = _ok(python, "-m", "pip", "list", "--format=freeze", cwd=tmp_path).lower()
+    assert not [name for name in SERVICE_STACK if f"\n{name}" in f"\n{installed}"], installed
+    medexempt = tmp_path / "venv" / "bin" / "medexempt"
+    for source, package in ((ROOT / "xsd" / "MedicalExemptionSearch.xsd", "from_xsd"),
+                            (ROOT / "generated" / "service.wsdl", "from_wsdl")):  # fmt: skip
+        project = tmp_path / package  # empty: init writes xsd/ and pyproject.toml
+        project.mkdir()
+        _ok(medexempt, "init", "--from", source, "--service-id", "EHEALTH_MEDICAL_EXEMPTION_SEARCH",
+            "--package", package, cwd=project)  # fmt: skip
+        assert (project / "xsd" / "shep" / "SyncChannel.xsd").is_file()  # from the wheel
+        _ok(medexempt, "generate", cwd=project)
+        _ok(medexempt, "check", cwd=project / "xsd")
+        _ok(python, "-c", f"import {package}.client, {package}.server", cwd=project)
+    refused = _run(medexempt, "serve", "--demo", cwd=project)
+    assert refused.returncode == 2, refused
+    assert "pip install 'medexempt[service]'" in refused.stderr, refused.stderr
+    assert "gunicorn" in refused.stderr or "sqlalchemy" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "db", "inspect", "search", "hash-password"])
+def test_the_service_commands_are_listed(command: str) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    assert command in CliRunner().invoke(main, ["--help"]).output
