@@ -197,8 +197,10 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
             _write_body(content, version, body)
     except SerializationError:
         raise
-    except (ValueError, TypeError) as exc:
-        raise SerializationError(f"cannot serialize: {exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:
+        # Say which field holds a value of the wrong type, when one does.
+        found = xmlvalues.mistyped(content)
+        raise SerializationError(found or f"cannot serialize: {exc}") from None
     return xmlvalues.tostring_spliced(root, pending)
 
 

@@ -311,3 +311,94 @@ def parse_hex(text: str) -> bytes:
 
 def format_hex(value: bytes) -> str:
     return value.hex().upper()
+
+
+def mistyped(value: object, hint: object = object, path: str = "") -> str | None:
+    """The first field of `value` (a tree of generated dataclasses) whose value is not of its
+    declared type, as "path: expected T, got U", or None. Run only after a write failed, to say
+    where; `object` fields (payloads, xs:any) are checked against the value's own class."""
+    import dataclasses
+    import types
+    import typing
+
+    where = path or type(value).__name__
+    if hint is typing.Any or hint is object:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return _mistyped_fields(value, where)
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        members = typing.get_args(hint)
+        for member in members:
+            if _fits(value, member):
+                return mistyped(value, member, where)
+        named = sorted(members, key=lambda member: member is type(None))  # None last
+        return _expected(where, " or ".join(_type_name(member) for member in named), value)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return _expected(where, _type_name(hint), value)
+        (item_hint, *_) = typing.get_args(hint) or (object,)
+        for index, item in enumerate(value):
+            found = mistyped(item, item_hint, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if not _fits(value, hint):
+        return _expected(where, _type_name(hint), value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _mistyped_fields(value, where)
+    return None
+
+
+def _mistyped_fields(value: Any, where: str) -> str | None:
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(type(value))
+    for each in dataclasses.fields(value):
+        found = mistyped(
+            getattr(value, each.name), hints.get(each.name, object), f"{where}.{each.name}"
+        )
+        if found:
+            return found
+    return None
+
+
+def _fits(value: object, hint: object) -> bool:
+    import typing
+
+    if hint is type(None):
+        return value is None
+    if hint is typing.Any or hint is object:
+        return True
+    origin = typing.get_origin(hint) or hint
+    if origin is typing.Union or not isinstance(origin, type):
+        return True  # a form not checked here (Literal, a TypeVar): let the writer say
+    if origin is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin)
+
+
+def _type_name(hint: object) -> str:
+    import typing
+
+    if hint is type(None):
+        return "None"
+    origin = typing.get_origin(hint)
+    if origin in (list, tuple):
+        args = typing.get_args(hint)
+        return f"list[{_type_name(args[0]) if args else 'object'}]"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _expected(where: str, expected: str, value: object) -> str:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    hint = ""
+    if "XmlDateTime" in expected and not isinstance(value, XmlDateTime):
+        hint = " (an aware datetime becomes one with XmlDateTime.from_datetime(value))"
+    elif "XmlDate" in expected and not isinstance(value, XmlDate):
+        hint = " (a date becomes one with XmlDate.from_date(value))"
+    return f"{where}: expected {expected}, got {type(value).__name__} {shown}{hint}"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 import generated as g
@@ -242,6 +246,36 @@ def test_serializing_a_missing_required_value_names_it() -> None:
     envelope_.body.request.request_info.service_id = None  # type: ignore[assignment]
     with pytest.raises(g.SerializationError, match=r"SyncMessageInfo\.service_id is required"):
         g.write_envelope(envelope_)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            lambda e: setattr(e.body.request.request_data.data, "number", 5),
+            "SendMessage.request.request_data.data.number: expected str or None, got int 5",
+        ),
+        (
+            lambda e: setattr(e.body.request.request_info, "message_date", dt.datetime(2026, 1, 2)),
+            "SendMessage.request.request_info.message_date: expected XmlDateTime, got datetime"
+            " datetime.datetime(2026, 1, 2, 0, 0) (an aware datetime becomes one with"
+            " XmlDateTime.from_datetime(value))",
+        ),
+        (
+            lambda e: setattr(e.body.request.request_info, "sender", "mis"),
+            "SendMessage.request.request_info.sender: expected SenderInfo",
+        ),
+    ],
+    ids=["int-for-str", "datetime-for-XmlDateTime", "str-for-a-class"],
+)
+def test_a_value_of_the_wrong_type_is_named_with_its_field_path(
+    change: Callable[[Any], None], said: str
+) -> None:
+    envelope_ = g.read_request(ORIGINAL)
+    change(envelope_)
+    with pytest.raises(g.SerializationError) as caught:
+        g.write_envelope(envelope_)
+    assert said in str(caught.value)
 
 
 def test_unknown_payload_object_is_refused_on_write() -> None:
