@@ -24,7 +24,18 @@ With `signer=` every request is signed (WS-Security, see `.wssecurity`); with `v
 response must carry a signature that verifies. A fault is read even when it is unsigned.
 
 Retries are off by default; `RetryPolicy` retries transport errors and server (Receiver) faults
-with exponential backoff, never a Sender fault. Every attempt is a new message with a new id.
+with exponential backoff, never a Sender fault. Every attempt is a new message with a new id,
+unless `MessageOptions.message_id` gives one: then every attempt carries it (a receiver's replay
+guard refuses a second copy of a message it has already served). One resend is made without a
+policy: when a kept-alive connection is closed before any answer (a server closing an idle
+connection as the request goes out), the request goes once more on a new connection;
+`resend_on_closed_connection=False` turns that off.
+
+`send(binding, payload, options=None)` is the general call: `binding` is one of `SERVICES`, the
+payload its request type, `options` a `MessageOptions` (your messageId, routeId, sessionId,
+properties; the client's own `options=` apply when a call gives none); it returns the whole answer
+envelope. `call` returns only the response payload; the per-service methods are `call` by name.
+A `TransportError` carries the `message_id` it was sending, to quote to the gateway's support.
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ __all__ = [
     "Client",
     "ClientError",
     "GatewayFault",
+    "MessageOptions",
     "ProtocolError",
     "RetryPolicy",
     "SignatureRejected",
@@ -68,11 +80,26 @@ class ClientError(Exception):
 
 
 class TransportError(ClientError):
-    """No usable answer: the connection failed or timed out, or HTTP failed without a SOAP body."""
+    """No usable answer: the connection failed or timed out, or HTTP failed without a SOAP body.
+    `message_id` is the id of the message that was being sent."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, status_code: int | None = None, message_id: str | None = None
+    ) -> None:
+        super().__init__(f"{message} (messageId {message_id})" if message_id else message)
         self.status_code = status_code
+        self.message_id = message_id
+
+
+@dataclass(frozen=True, slots=True)
+class MessageOptions:
+    """What a caller sets in requestInfo beyond the payload: its own messageId (else a fresh one
+    per attempt), routeId, sessionId and properties (key -> value)."""
+
+    message_id: str | None = None
+    route_id: str | None = None
+    session_id: str | None = None
+    properties: Mapping[str, str] | None = None
 
 
 class ProtocolError(ClientError):
@@ -153,8 +180,12 @@ class _Exchange:
         retry: RetryPolicy | None,
         signer: Signer | None = None,
         verifier: Verifier | None = None,
+        options: MessageOptions | None = None,
+        resend_on_closed_connection: bool = True,
     ) -> None:
         self.url = url
+        self.options = options or MessageOptions()
+        self.resend = resend_on_closed_connection
         self.signer = signer
         self.verifier = verifier
         self.sender_id = sender_id
@@ -163,15 +194,18 @@ class _Exchange:
         self.retry = retry or RetryPolicy(attempts=1)
 
     def build(
-        self, binding: ServiceBinding[Any, Any], payload: object
+        self, binding: ServiceBinding[Any, Any], payload: object, options: MessageOptions | None
     ) -> tuple[str, bytes, dict[str, str]]:
         if not isinstance(payload, binding.request):
             raise TypeError(
                 f"{binding.service_id} takes {binding.request.__name__}, not {type(payload).__name__}"
             )
+        given = options or self.options
         message = request_message(
-            binding.service_id, payload, sender_id=self.sender_id, password=self.password
-        )
+            binding.service_id, payload, sender_id=self.sender_id, password=self.password,
+            message_id=given.message_id, route_id=given.route_id, session_id=given.session_id,
+            properties=given.properties,
+        )  # fmt: skip
         try:
             body = write_envelope(Envelope(body=message, version=self.version))
         except SerializationError as exc:
@@ -261,10 +295,13 @@ class Client:
         http: httpx.Client | None = None,
         signer: Signer | None = None,
         verifier: Verifier | None = None,
+        options: MessageOptions | None = None,
+        resend_on_closed_connection: bool = True,
     ) -> None:
         self._exchange = _Exchange(
             url, sender_id=sender_id, password=password, soap_version=soap_version, retry=retry,
-            signer=signer, verifier=verifier,
+            signer=signer, verifier=verifier, options=options,
+            resend_on_closed_connection=resend_on_closed_connection,
         )  # fmt: skip
         self._http = http or httpx.Client(timeout=_timeout(timeout), headers=headers)
         self._owns_http = http is None
@@ -280,13 +317,16 @@ class Client:
             self._http.close()
 
     def send(
-        self, binding: ServiceBinding[Req, Resp], payload: Req
+        self,
+        binding: ServiceBinding[Req, Resp],
+        payload: Req,
+        options: MessageOptions | None = None,
     ) -> Envelope[models.SendMessageResponse]:
         """Send `payload` to the service; the whole answer, responseInfo included."""
         pauses = self._exchange.retry.pauses()
         while True:
             try:
-                return self._attempt(binding, payload)
+                return self._attempt(binding, payload, options)
             except (TransportError, GatewayFault) as error:
                 pause = next(pauses, None) if _retryable(error) else None
                 if pause is None:
@@ -294,40 +334,49 @@ class Client:
                 time.sleep(pause)
 
     def _attempt(
-        self, binding: ServiceBinding[Req, Resp], payload: Req
+        self, binding: ServiceBinding[Req, Resp], payload: Req, options: MessageOptions | None
     ) -> Envelope[models.SendMessageResponse]:
-        for last in (False, True):
-            message_id, body, headers = self._exchange.build(binding, payload)
+        for last in (not self._exchange.resend, True):
+            message_id, body, headers = self._exchange.build(binding, payload, options)
             try:
                 response = self._http.post(self._exchange.url, content=body, headers=headers)
             except httpx.RemoteProtocolError as exc:
                 # A kept-alive connection closed before any answer (gunicorn does this after a
-                # 413 it could not drain): once more, as a new message on a new connection.
+                # 413 it could not drain): once more, on a new connection (see the module's doc).
                 if last:
-                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                    raise TransportError(
+                        f"{type(exc).__name__}: {exc}", message_id=message_id
+                    ) from exc
                 continue
             except httpx.HTTPError as exc:
-                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                raise TransportError(f"{type(exc).__name__}: {exc}", message_id=message_id) from exc
             return self._exchange.read(binding, message_id, response)
         raise AssertionError("unreachable")
 
-    def call(self, binding: ServiceBinding[Req, Resp], payload: Req) -> Resp:
+    def call(
+        self,
+        binding: ServiceBinding[Req, Resp],
+        payload: Req,
+        options: MessageOptions | None = None,
+    ) -> Resp:
         """Send `payload`; the response payload."""
-        answer: Resp = _payload(self.send(binding, payload))
+        answer: Resp = _payload(self.send(binding, payload, options))
         return answer
 
-    def call_service(self, service_id: str, payload: object) -> object:
+    def call_service(
+        self, service_id: str, payload: object, options: MessageOptions | None = None
+    ) -> object:
         """Send `payload` to the service named by its id (see SERVICES)."""
         binding = SERVICES.get(service_id)
         if binding is None:
             raise KeyError(f"unknown serviceId {service_id!r}")
-        return self.call(binding, payload)
+        return self.call(binding, payload, options)
 
     def medical_exemption_search(
-        self, request: models.MedicalExemptionSearchRequest
+        self, request: models.MedicalExemptionSearchRequest, options: MessageOptions | None = None
     ) -> models.MedicalExemptionSearchResponse:
         """Call EHEALTH_MEDICAL_EXEMPTION_SEARCH."""
-        return self.call(_services.MEDICAL_EXEMPTION_SEARCH, request)
+        return self.call(_services.MEDICAL_EXEMPTION_SEARCH, request, options)
 
 
 class AsyncClient:
@@ -346,10 +395,13 @@ class AsyncClient:
         http: httpx.AsyncClient | None = None,
         signer: Signer | None = None,
         verifier: Verifier | None = None,
+        options: MessageOptions | None = None,
+        resend_on_closed_connection: bool = True,
     ) -> None:
         self._exchange = _Exchange(
             url, sender_id=sender_id, password=password, soap_version=soap_version, retry=retry,
-            signer=signer, verifier=verifier,
+            signer=signer, verifier=verifier, options=options,
+            resend_on_closed_connection=resend_on_closed_connection,
         )  # fmt: skip
         self._http = http or httpx.AsyncClient(timeout=_timeout(timeout), headers=headers)
         self._owns_http = http is None
@@ -365,13 +417,16 @@ class AsyncClient:
             await self._http.aclose()
 
     async def send(
-        self, binding: ServiceBinding[Req, Resp], payload: Req
+        self,
+        binding: ServiceBinding[Req, Resp],
+        payload: Req,
+        options: MessageOptions | None = None,
     ) -> Envelope[models.SendMessageResponse]:
         """Send `payload` to the service; the whole answer, responseInfo included."""
         pauses = self._exchange.retry.pauses()
         while True:
             try:
-                return await self._attempt(binding, payload)
+                return await self._attempt(binding, payload, options)
             except (TransportError, GatewayFault) as error:
                 pause = next(pauses, None) if _retryable(error) else None
                 if pause is None:
@@ -379,37 +434,46 @@ class AsyncClient:
                 await asyncio.sleep(pause)
 
     async def _attempt(
-        self, binding: ServiceBinding[Req, Resp], payload: Req
+        self, binding: ServiceBinding[Req, Resp], payload: Req, options: MessageOptions | None
     ) -> Envelope[models.SendMessageResponse]:
-        for last in (False, True):
-            message_id, body, headers = self._exchange.build(binding, payload)
+        for last in (not self._exchange.resend, True):
+            message_id, body, headers = self._exchange.build(binding, payload, options)
             try:
                 response = await self._http.post(self._exchange.url, content=body, headers=headers)
             except httpx.RemoteProtocolError as exc:
                 # A kept-alive connection closed before any answer (gunicorn does this after a
-                # 413 it could not drain): once more, as a new message on a new connection.
+                # 413 it could not drain): once more, on a new connection (see the module's doc).
                 if last:
-                    raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                    raise TransportError(
+                        f"{type(exc).__name__}: {exc}", message_id=message_id
+                    ) from exc
                 continue
             except httpx.HTTPError as exc:
-                raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+                raise TransportError(f"{type(exc).__name__}: {exc}", message_id=message_id) from exc
             return self._exchange.read(binding, message_id, response)
         raise AssertionError("unreachable")
 
-    async def call(self, binding: ServiceBinding[Req, Resp], payload: Req) -> Resp:
+    async def call(
+        self,
+        binding: ServiceBinding[Req, Resp],
+        payload: Req,
+        options: MessageOptions | None = None,
+    ) -> Resp:
         """Send `payload`; the response payload."""
-        answer: Resp = _payload(await self.send(binding, payload))
+        answer: Resp = _payload(await self.send(binding, payload, options))
         return answer
 
-    async def call_service(self, service_id: str, payload: object) -> object:
+    async def call_service(
+        self, service_id: str, payload: object, options: MessageOptions | None = None
+    ) -> object:
         """Send `payload` to the service named by its id (see SERVICES)."""
         binding = SERVICES.get(service_id)
         if binding is None:
             raise KeyError(f"unknown serviceId {service_id!r}")
-        return await self.call(binding, payload)
+        return await self.call(binding, payload, options)
 
     async def medical_exemption_search(
-        self, request: models.MedicalExemptionSearchRequest
+        self, request: models.MedicalExemptionSearchRequest, options: MessageOptions | None = None
     ) -> models.MedicalExemptionSearchResponse:
         """Call EHEALTH_MEDICAL_EXEMPTION_SEARCH."""
-        return await self.call(_services.MEDICAL_EXEMPTION_SEARCH, request)
+        return await self.call(_services.MEDICAL_EXEMPTION_SEARCH, request, options)

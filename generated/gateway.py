@@ -12,8 +12,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from xsdata.models.datatype import XmlDateTime
@@ -62,19 +66,45 @@ def request_message(
     sender_id: str,
     password: str | None = None,
     message_id: str | None = None,
+    route_id: str | None = None,
+    session_id: str | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> models.SendMessage:
-    """A SendMessage for `payload`, with a fresh messageId and the current messageDate."""
+    """A SendMessage for `payload`, with a fresh messageId (unless given) and the current
+    messageDate; `route_id`, `session_id` and `properties` (key -> value) go into requestInfo,
+    a TypeError when this gateway's schema has no such field."""
+    info = models.SyncMessageInfo(
+        message_id=message_id or new_message_id(),
+        service_id=service_id,
+        message_date=now(),
+        sender=models.SenderInfo(sender_id=sender_id, password=password),
+    )
+    for name, wire, value in (
+        ("route_id", "routeId", route_id),
+        ("session_id", "sessionId", session_id),
+    ):
+        if value is not None:
+            if name not in _field_names(type(info)):
+                raise TypeError(f"this gateway's requestInfo has no {wire}")
+            setattr(info, name, value)
+    if properties:
+        field_type = typing.get_type_hints(type(info)).get("properties")
+        item = (typing.get_args(field_type) or (None,))[0]
+        if not isinstance(item, type) or {"key", "value"} - _field_names(item):
+            raise TypeError("this gateway's requestInfo has no properties of key and value")
+        make: Any = item
+        given = [make(key=key, value=value) for key, value in properties.items()]
+        setattr(info, "properties", given)  # noqa: B010 - not every gateway copy declares the field
     return models.SendMessage(
         request=models.SyncSendMessageRequest(
-            request_info=models.SyncMessageInfo(
-                message_id=message_id or new_message_id(),
-                service_id=service_id,
-                message_date=now(),
-                sender=models.SenderInfo(sender_id=sender_id, password=password),
-            ),
+            request_info=info,
             request_data=models.MessageData(data=payload),
         )
     )
+
+
+def _field_names(cls: type) -> set[str]:
+    return {each.name for each in dataclasses.fields(cls)}
 
 
 def response_message(
