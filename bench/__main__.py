@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import codecs, profile, served, service
-from exemptions.storage import display
+from medexempt.exemptions.storage import display
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS: tuple[tuple[str, Callable[[Sequence[str] | None], int], str], ...] = (

@@ -47,10 +47,10 @@ from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.formats.dataclass.serializers.config import SerializerConfig
 from xsdata.models.datatype import XmlDateTime
 
-import generated as g
 from bench.stats import Samples
-from generated import models
-from generated.xmlsafe import new_parser
+from medexempt import generated as g
+from medexempt.generated import models
+from medexempt.generated.xmlsafe import new_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST_FILE = ROOT / "tests" / "cases" / "original-request" / "message.xml"

@@ -29,10 +29,10 @@ from typing import Any
 
 import httpx
 
-import generated as g
 from bench.served import _env, free_port, start
-from generated import models
-from generated.gateway import request_message
+from medexempt import generated as g
+from medexempt.generated import models
+from medexempt.generated.gateway import request_message
 
 SERVICE = "EHEALTH_MEDICAL_EXEMPTION_SEARCH"
 
@@ -135,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        command = [sys.executable, "-m", "generator", "serve", "--demo", "--workers", "2",
+        command = [sys.executable, "-m", "medexempt", "serve", "--demo", "--workers", "2",
                    "--port", str(port), "--db", f"sqlite:///{tmp}/flood.db"]  # fmt: skip
         server = start("service", command, Path(tmp), _env(), port)
         try:

@@ -4,7 +4,7 @@ Run from the project root (py-spy attaches to other processes: run as root, or a
 
     python -m bench.profile [--before REV] [--seconds N] [--concurrency C] [--out FILE.md]
 
-`python -m generator serve --demo --workers 2` on a fresh SQLite file is loaded by `wrk` with the
+`python -m medexempt serve --demo --workers 2` on a fresh SQLite file is loaded by `wrk` with the
 original's request (01085 found, certificates stored by a warm-up) while `py-spy record
 --subprocesses --nonblocking` samples every worker. Each sample of a thread handling a request is
 put in one part of the request by the deepest frame that names it (the database, reading the
@@ -100,7 +100,7 @@ def profile_checkout(
     env = dict(os.environ)
     env["PYTHONPATH"] = str(project) + os.pathsep + env.get("PYTHONPATH", "")
     command = [
-        sys.executable, "-m", "generator", "serve", "--demo", "--workers", str(served.WORKERS),
+        sys.executable, "-m", "medexempt", "serve", "--demo", "--workers", str(served.WORKERS),
         "--port", str(port), "--db", f"sqlite:///{work / 'profile.sqlite3'}",
     ]  # fmt: skip
     server = served.start(f"service ({label})", command, work, env, port)
@@ -148,7 +148,7 @@ def report(profiles: list[Profile], args: argparse.Namespace) -> str:
     lines = [
         "## Profile of the served found search (py-spy)",
         "",
-        f"`python -m generator serve --demo --workers {served.WORKERS}` on SQLite under `wrk -c "
+        f"`python -m medexempt serve --demo --workers {served.WORKERS}` on SQLite under `wrk -c "
         f"{args.concurrency}` posting the original's request (01085, certificates stored); "
         f"`py-spy record --subprocesses --nonblocking --rate {args.rate}` for {args.seconds} s. "
         "Share of the samples of threads handling a request, by the deepest frame naming a part "

@@ -10,7 +10,7 @@ Run from the project root:
    reference site (`exemptions.app.build_app`, SQLite, demo data, certificates stored, no replay
    window) and (c) the same operation in spyne (`bench.spyne_peer`, Soap11 in and out, the same
    certificates). Every answer is checked before timing.
-2. Over HTTP on loopback: `python -m generator serve --demo --workers 2` (gunicorn, gthread) on a
+2. Over HTTP on loopback: `python -m medexempt serve --demo --workers 2` (gunicorn, gthread) on a
    fresh SQLite file, and on PostgreSQL when given (--postgres, else env
    MEDEXEMPT_TEST_POSTGRES_URL; its `public` schema is emptied), loaded by `wrk` in its own process
    with a Lua script posting the body: requests per second and p50/p99 at concurrency 1, 16 and 64,
@@ -56,15 +56,15 @@ from typing import Any, cast
 
 from lxml import etree
 
-import generated as g
 from bench import service as sb
 from bench import spyne_peer
 from bench.stats import Samples
-from exemptions.app import Site
-from exemptions.storage import display
-from generated import models
-from generated.passwords import hash_password
-from generated.server import RequestContext, ServerConfig, Servicer, make_app
+from medexempt import generated as g
+from medexempt.exemptions.app import Site
+from medexempt.exemptions.storage import display
+from medexempt.generated import models
+from medexempt.generated.passwords import hash_password
+from medexempt.generated.server import RequestContext, ServerConfig, Servicer, make_app
 
 ROOT = sb.ROOT
 REQUEST_FILE = sb.REQUEST_FILE
@@ -339,7 +339,7 @@ def start_service(name: str, db_url: str, folder: Path) -> Server:
     sub = folder / name.lower()
     sub.mkdir()
     command = [
-        sys.executable, "-m", "generator", "serve", "--demo",
+        sys.executable, "-m", "medexempt", "serve", "--demo",
         "--workers", str(WORKERS), "--port", str(port), "--db", db_url,
     ]  # fmt: skip
     return start(f"service on {name}", command, sub, _env(), port)
@@ -528,7 +528,7 @@ def part_http(
     lines = [
         "## 2. Over HTTP on loopback: requests per second and latency",
         "",
-        f"`python -m generator serve --demo --workers {WORKERS}` (gunicorn, gthread × 4 threads, "
+        f"`python -m medexempt serve --demo --workers {WORKERS}` (gunicorn, gthread × 4 threads, "
         "JSON request logs at info into a file); the floor is the same gunicorn settings serving "
         f"`bench.served:floor_app`, a fixed {len(floor_bytes):,}-byte answer (a real 01085 answer "
         "captured once). With the same settings, and no database, for reference: "
@@ -576,8 +576,8 @@ def part_generator(args: argparse.Namespace, folder: Path) -> str:
         out = folder / f"gen{i}" / "generated"
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "generator", "generate", "--xsd-dir", str(ROOT / "xsd"),
-             "--out", str(out), "--allow-shadowed-name"],
+            [sys.executable, "-m", "medexempt", "generate", "--xsd-dir", str(ROOT / "xsd"),
+             "--out", str(out), "--package", "medexempt.generated", "--allow-shadowed-name"],
             cwd=ROOT, env=_env(), check=True, capture_output=True,
         )  # fmt: skip
         seconds.append(time.perf_counter() - started)
@@ -593,7 +593,7 @@ def part_generator(args: argparse.Namespace, folder: Path) -> str:
         [
             "## 4b. The generator's own run time",
             "",
-            f"`python -m generator generate --out TMP/generated` into a fresh folder ({files} "
+            f"`python -m medexempt generate --out TMP/generated` into a fresh folder ({files} "
             f"files, each checked equal to `generated/`), the whole process timed: {runs} run(s).",
             "",
             "| median s | best s | spread |",

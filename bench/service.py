@@ -51,22 +51,22 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-import generated as g
 from bench.stats import Samples
-from exemptions import demo
-from exemptions.app import Settings, Site, build_app
-from exemptions.certificates.render import Layout, render
-from exemptions.certificates.tokens import verification_url
-from exemptions.iin import check_digit
-from exemptions.records import Contraindication, Procedure, Record
-from exemptions.service import SearchService
-from exemptions.storage import Registry, create_engine, display, upgrade
-from exemptions.storage.dictionaries import STATELESS
-from exemptions.storage.dictionaries import load as load_dictionary
-from exemptions.storage.importer import import_file
-from exemptions.storage.models import CertificateRow, ExemptionRow
-from generated import models
-from generated.passwords import hash_password
+from medexempt import generated as g
+from medexempt.exemptions import demo
+from medexempt.exemptions.app import Settings, Site, build_app
+from medexempt.exemptions.certificates.render import Layout, render
+from medexempt.exemptions.certificates.tokens import verification_url
+from medexempt.exemptions.iin import check_digit
+from medexempt.exemptions.records import Contraindication, Procedure, Record
+from medexempt.exemptions.service import SearchService
+from medexempt.exemptions.storage import Registry, create_engine, display, upgrade
+from medexempt.exemptions.storage.dictionaries import STATELESS
+from medexempt.exemptions.storage.dictionaries import load as load_dictionary
+from medexempt.exemptions.storage.importer import import_file
+from medexempt.exemptions.storage.models import CertificateRow, ExemptionRow
+from medexempt.generated import models
+from medexempt.generated.passwords import hash_password
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST_FILE = ROOT / "tests" / "cases" / "original-request" / "message.xml"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generated.passwords import Throttle
-from generated.server import ServerConfig, SignatureMode, make_app
-from generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
+from medexempt.generated.passwords import Throttle
+from medexempt.generated.server import ServerConfig, SignatureMode, make_app
+from medexempt.generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]

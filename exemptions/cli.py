@@ -1,4 +1,4 @@
-"""The reference service's commands of `medexempt`: serve, inspect, hash-password.
+"""The reference service's commands of `medexempt`: serve, hash-password.
 
 They reach the `medexempt` command through the `medexempt.commands` entry points (pyproject.toml),
 beside `search` and `db`; the generator's own commands know nothing of them.
@@ -6,14 +6,13 @@ beside `search` and `db`; the generator's own commands know nothing of them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
-    from generated.server import SignatureMode
+    from medexempt.generated.server import SignatureMode
 
 
 def _signer_pairs(values: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
@@ -149,26 +148,10 @@ def serve(
     run(settings, options)
 
 
-@click.command()
-@click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def inspect(message: Path) -> None:
-    """Read a SOAP message with the generated bindings and print what it holds, as JSON.
-
-    Exit 0 when it reads, 1 when it is refused (the reason and the element path are printed).
-    """
-    from .inspection import describe_message
-
-    try:
-        click.echo(describe_message(message.read_bytes()))
-    except ValueError as exc:
-        click.echo(f"refused: {exc}", err=True)
-        sys.exit(1)
-
-
 @click.command("hash-password")
 @click.password_option(help="The sender's password (asked for when not given).")
 def hash_password(password: str) -> None:
     """Print the stored form of a sender's password, for the server's senders."""
-    from generated.passwords import hash_password as make_hash
+    from medexempt.generated.passwords import hash_password as make_hash
 
     click.echo(make_hash(password))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from exemptions.records import ZONE
+from medexempt.exemptions.records import ZONE
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -46,7 +46,7 @@ def db() -> None:
 @_db_option
 def upgrade(url: str) -> None:
     """Create the schema (or migrate it to the newest) and load the dictionaries."""
-    from exemptions import storage
+    from medexempt.exemptions import storage
 
     try:
         storage.upgrade(url)
@@ -67,7 +67,7 @@ def import_(file: Path, update: bool, url: str) -> None:
     organization, doctor, revokedAt, revocationReason. Dates are YYYY-MM-DD; revokedAt may be
     an ISO date and time (Asia/Almaty when it has no offset).
     """
-    from exemptions.storage.importer import ImportRejectedError, import_file
+    from medexempt.exemptions.storage.importer import ImportRejectedError, import_file
 
     engine = _ready_engine(url)
     try:
@@ -96,7 +96,7 @@ def import_(file: Path, update: bool, url: str) -> None:
 @_db_option
 def revoke(number: str, reason: str, at: datetime | None, url: str) -> None:
     """Revoke the exemption NUMBER."""
-    from exemptions.storage import AlreadyRevokedError, Registry, UnknownNumberError
+    from medexempt.exemptions.storage import AlreadyRevokedError, Registry, UnknownNumberError
 
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=ZONE)
@@ -118,7 +118,7 @@ def revoke(number: str, reason: str, at: datetime | None, url: str) -> None:
 
 
 def _cannot_run(url: str, exc: SQLAlchemyError) -> NoReturn:
-    from exemptions.storage import display
+    from medexempt.exemptions.storage import display
 
     cause = getattr(exc, "orig", None) or exc  # the driver's message, without SQLAlchemy's advice
     reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
@@ -127,7 +127,7 @@ def _cannot_run(url: str, exc: SQLAlchemyError) -> NoReturn:
 
 
 def _ready_engine(url: str) -> Engine:
-    from exemptions import storage
+    from medexempt.exemptions import storage
 
     engine = storage.create_engine(url)
     try:

@@ -21,7 +21,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from generated.server import RequestLog
+from medexempt.generated.server import RequestLog
 
 REQUESTS = logging.getLogger("medexempt.requests")
 

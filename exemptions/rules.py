@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from generated import models
+from medexempt.generated import models
 
 from .iin import is_valid
 

@@ -76,8 +76,8 @@ def search(
     Exit status: 0 found, 3 not found, 4 invalid request, 5 SOAP fault, 6 transport or
     protocol error (no usable answer), 2 usage error.
     """
-    from generated import SoapVersion, models
-    from generated.client import Client, GatewayFault, ProtocolError, TransportError
+    from medexempt.generated import SoapVersion, models
+    from medexempt.generated.client import Client, GatewayFault, ProtocolError, TransportError
 
     request = models.MedicalExemptionSearchRequest(
         number=number, iin=iin, passport_number=passport_number, citizenship_code=citizenship_code
@@ -111,7 +111,7 @@ def search(
 
 def _signing(key: Path | None, cert: Path | None, trust: tuple[Path, ...]) -> tuple[Any, Any]:
     """The request's signer and the response's verifier (None: not configured)."""
-    from generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
+    from medexempt.generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
 
     if (key is None) != (cert is None):
         raise click.UsageError("--sign-key and --sign-cert go together")

@@ -18,8 +18,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from generated.passwords import Throttle
-from generated.server import SignatureMode
+from medexempt.generated.passwords import Throttle
+from medexempt.generated.server import SignatureMode
 
 from .app import Settings, build_app, signer_for, signers_for
 from .logs import configure, gunicorn_logconfig
@@ -61,7 +61,7 @@ def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
         senders.update(_read_config(Path(senders_file)).get("senders", {}))
     secret_text = environ.get("MEDEXEMPT_SECRET") or config.get("secret")
     if options.demo:
-        from generated.passwords import hash_password
+        from medexempt.generated.passwords import hash_password
 
         senders.setdefault(DEMO_SENDER[0], hash_password(DEMO_SENDER[1]))
         secret_text = secret_text or _demo_secret()
@@ -112,7 +112,7 @@ def _signers(
 
 def _check_signing(settings: Settings) -> None:
     """Refuse at start a signing set-up that every request would fail on."""
-    from generated.wssecurity import TrustStore
+    from medexempt.generated.wssecurity import TrustStore
 
     if (settings.sign_key is None) != (settings.sign_cert is None):
         raise ConfigError("--sign-key and --sign-cert go together")

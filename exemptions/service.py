@@ -12,8 +12,8 @@ from typing import Protocol
 
 from xsdata.models.datatype import XmlDateTime
 
-from generated import models
-from generated.server import RequestContext, Servicer
+from medexempt.generated import models
+from medexempt.generated.server import RequestContext, Servicer
 
 from .records import Record, Status, today
 from .rules import Criteria, Invalid, read_criteria

@@ -36,7 +36,7 @@ _HEADERS = [
     ("X-Frame-Options", "DENY"),
 ]
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("exemptions", "templates"),
+    loader=jinja2.PackageLoader("medexempt.exemptions", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )

@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from generated import models  # noqa: E402  (after the path set-up above)
-from generated.envelope import FaultCode, SoapFault, SoapVersion, read_response  # noqa: E402
-from generated.passwords import hash_password  # noqa: E402
-from generated.server import (  # noqa: E402
+from medexempt.generated import models  # noqa: E402  (after the path set-up above)
+from medexempt.generated.envelope import FaultCode, SoapFault, SoapVersion, read_response  # noqa: E402
+from medexempt.generated.passwords import hash_password  # noqa: E402
+from medexempt.generated.server import (  # noqa: E402
     RequestContext,
     ServerConfig,
     ServiceFault,

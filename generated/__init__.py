@@ -8,7 +8,7 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
-"""`generated`: typed bindings for the MedicalExemptionSearchService SOAP service on SHEP SyncChannel v10.
+"""`medexempt.generated`: typed bindings for the MedicalExemptionSearchService SOAP service on SHEP SyncChannel v10.
 
 Import the dataclasses from `.models`, read and write whole messages with `.envelope`; the WSDL is
 `service.wsdl` beside this file (`wsdl_text()`).

@@ -1,4 +1,4 @@
-"""`python -m generator` is the `medexempt` command."""
+"""`python -m medexempt.generator` is the `medexempt` command too (see medexempt/__main__.py)."""
 
 from .cli import main
 

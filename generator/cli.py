@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 EXIT_STALE = 1
 EXIT_ERROR = 2
+_COMMAND_LINE = click.core.ParameterSource.COMMANDLINE
+_DEFAULT_MAP = click.core.ParameterSource.DEFAULT_MAP
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ def _target_options(func: click.decorators.FC) -> click.decorators.FC:
 def _target(
     xsd_dir: Path, manifest: Path | None, out: Path, package: str | None, shadowed_ok: bool = False
 ) -> Target:
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        sources = {key: context.get_parameter_source(key) for key in ("out", "package")}
+        if (sources["out"], sources["package"]) == (_COMMAND_LINE, _DEFAULT_MAP):
+            package = None  # [tool.medexempt]'s package names its out, not the one given here
     name = package or out.resolve().name
     if not all(part.isidentifier() for part in name.split(".")):
         where = "--package" if package else f"the --out folder's name {name!r}"
@@ -113,13 +120,14 @@ def _taken(package: str, out: Path) -> str | None:
         return None
     if spec is None:
         return None
-    own = out.resolve()
-    for _ in package.split(".")[1:]:
-        own = own.parent
+    # Where `import package` lands through the installed top-level package (links followed):
+    # the folder being written is fine, anything else takes the name.
+    rest = package.split(".")[1:]
     found = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
-    if any(Path(place).resolve() == own for place in found if Path(place).is_absolute()):
+    places = [Path(place, *rest) for place in found if Path(place).is_absolute()]
+    if any(place.resolve() == out.resolve() for place in places):
         return None
-    return ", ".join(found) or f"the module {top}"
+    return ", ".join(str(place) for place in places) or f"the module {top}"
 
 
 PLUGINS = "medexempt.commands"  # the entry-point group other packages add commands by
@@ -395,3 +403,37 @@ def init(
 def _stop(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+@main.command()
+@click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--package",
+    default=None,
+    help="The generated package to read it with  [default: [tool.medexempt]'s package, or the "
+    "out folder's name].",
+)
+def inspect(message: Path, package: str | None) -> None:
+    """Read a SOAP message with a generated package and print what it holds, as JSON.
+
+    Exit 0 when it reads, 1 when it is refused (the reason and the element path are printed),
+    2 when there is no package to read it with.
+    """
+    from .inspection import describe_message
+
+    settings = _project_settings(Path.cwd())
+    out = Path(settings["out"]) if "out" in settings else None
+    name = package or settings.get("package") or (out.resolve().name if out else None)
+    if name is None:
+        _stop("give --package NAME (no [tool.medexempt] in a pyproject.toml here says which)")
+    parts = tuple(name.split("."))
+    if out is not None and out.resolve().parts[-len(parts) :] == parts:
+        # The project's own package, importable from where it is written.
+        sys.path.insert(0, str(out.resolve().parents[len(parts) - 1]))
+    try:
+        click.echo(describe_message(message.read_bytes(), name))
+    except (ImportError, LookupError) as exc:
+        _stop(f"cannot read with {name}: {exc}")
+    except ValueError as exc:
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(1)

@@ -42,7 +42,7 @@ def wait_until_serving(
 @pytest.fixture(scope="session")
 def e2e_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gunicorn (the server `medexempt serve` runs) serving tests.e2e.service on a free port."""
-    from generated.passwords import hash_password
+    from medexempt.generated.passwords import hash_password
     from tests.e2e.service import PASSWORD
 
     port = free_port()

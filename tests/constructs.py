@@ -144,7 +144,7 @@ class Generated:
     @cached_property
     def validator(self) -> etree.XMLSchema:
         """The gateway and the case's schemas as one validator (imports each file's namespace)."""
-        from generator.xmlfiles import compile_validator, schema_closure, staged
+        from medexempt.generator.xmlfiles import compile_validator, schema_closure, staged
 
         entries = [self.contract / self.case.gateway_schema]
         entries += [self.contract / s["schema"] for s in self.case.services]
@@ -168,7 +168,7 @@ class Generated:
 
 
 def generate(case: ConstructCase, root: Path) -> Generated:
-    from generator.cli import main
+    from medexempt.generator.cli import main
 
     folder = contract(case, root)
     src = root / case.name / "src"

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from exemptions.storage import create_engine
+from medexempt.exemptions.storage import create_engine
 
 POSTGRES_ENV = "MEDEXEMPT_TEST_POSTGRES_URL"
 

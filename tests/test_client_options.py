@@ -6,10 +6,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-import generated as g
-from generated import models
-from generated.client import Client, MessageOptions, TransportError
-from generated.gateway import request_of, response_message
+from medexempt import generated as g
+from medexempt.generated import models
+from medexempt.generated.client import Client, MessageOptions, TransportError
+from medexempt.generated.gateway import request_of, response_message
 
 URL = "http://service.test/sync"
 SEARCH = models.MedicalExemptionSearchRequest(number="01085")
@@ -66,7 +66,7 @@ def test_a_session_id_is_sent_and_a_field_the_gateway_lacks_is_a_type_error(
     with _client(_answering(seen)) as client:
         client.medical_exemption_search(SEARCH, MessageOptions(session_id="{s-1}"))
     assert request_of(seen[0]).request_info.session_id == "{s-1}"
-    import generated.gateway
+    from medexempt import generated
 
     monkeypatch.setattr(generated.gateway, "_field_names", lambda cls: {"message_id"})
     with _client(_answering([])) as client, pytest.raises(TypeError, match="no sessionId"):

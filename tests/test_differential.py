@@ -17,8 +17,8 @@ from xsdata.formats.dataclass.parsers.handlers import LxmlEventHandler
 from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.models.datatype import XmlDateTime
 
-import generated as g
-from generated import models
+from medexempt import generated as g
+from medexempt.generated import models
 from tests.strategies import xml_datetimes
 from tests.support import canonical
 
@@ -135,7 +135,7 @@ def test_responses_agree_with_xsdata(message: models.SendMessageResponse) -> Non
 @settings(max_examples=500, deadline=None)
 @given(xml_datetimes())
 def test_datetime_text_agrees_with_xsdata(value: XmlDateTime) -> None:
-    from generated import xmlvalues
+    from medexempt.generated import xmlvalues
 
     text = str(value)
     assert xmlvalues.format_datetime(value) == text
@@ -145,7 +145,7 @@ def test_datetime_text_agrees_with_xsdata(value: XmlDateTime) -> None:
 def test_unusual_datetimes_are_xsdatas_to_judge() -> None:
     import pytest
 
-    from generated import xmlvalues
+    from medexempt.generated import xmlvalues
 
     for text in [
         "2024-02-29T00:00:00",

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from lxml import etree
 
-from generated import models
-from generated.client import (
+from medexempt.generated import models
+from medexempt.generated.client import (
     AsyncClient,
     Client,
     GatewayFault,
@@ -33,7 +33,7 @@ from generated.client import (
     RetryPolicy,
     TransportError,
 )
-from generated.envelope import (
+from medexempt.generated.envelope import (
     Envelope,
     FaultCode,
     SoapFault,
@@ -42,9 +42,15 @@ from generated.envelope import (
     read_response,
     write_envelope,
 )
-from generated.gateway import gateway_fault, request_message, response_message
-from generated.server import RequestContext, ServerConfig, ServiceFault, Servicer, make_app
-from generated.services import MEDICAL_EXEMPTION_SEARCH
+from medexempt.generated.gateway import gateway_fault, request_message, response_message
+from medexempt.generated.server import (
+    RequestContext,
+    ServerConfig,
+    ServiceFault,
+    Servicer,
+    make_app,
+)
+from medexempt.generated.services import MEDICAL_EXEMPTION_SEARCH
 from tests.e2e.service import CERTIFICATE, PASSWORD, PROCEDURE, SENDER_ID
 from tests.support import CASES, validate_message
 
@@ -1236,7 +1242,7 @@ def test_wsgi_bad_content_length(length: str) -> None:
 def test_wsgi_service_returning_the_wrong_type(caplog: pytest.LogCaptureFixture) -> None:
     app = make_app(WrongType(), ServerConfig(max_message_age=None))
 
-    with caplog.at_level(logging.ERROR, logger="generated.server"):
+    with caplog.at_level(logging.ERROR, logger="medexempt.generated.server"):
         answer = wsgi_call(app, ORIGINAL)
 
     assert answer.status == 500
@@ -1249,7 +1255,7 @@ def test_wsgi_service_returning_the_wrong_type(caplog: pytest.LogCaptureFixture)
     assert "MedicalExemptionSearchRequest" not in fault.reason
     # The details go to the server's log, under the incident the sender was given.
     incident = fault.reason.rsplit(" ", 1)[1]
-    [record] = [r for r in caplog.records if r.name == "generated.server"]
+    [record] = [r for r in caplog.records if r.name == "medexempt.generated.server"]
     assert incident in record.getMessage()
     assert ORIGINAL_ID in record.getMessage()
     assert record.exc_info is not None

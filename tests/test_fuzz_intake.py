@@ -25,10 +25,10 @@ from typing import Any
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from generated import models
-from generated.envelope import FaultCode, SoapFault, SoapVersion, read_response
-from generated.passwords import hash_password
-from generated.server import ServerConfig, SyncChannelApp, make_app
+from medexempt.generated import models
+from medexempt.generated.envelope import FaultCode, SoapFault, SoapVersion, read_response
+from medexempt.generated.passwords import hash_password
+from medexempt.generated.server import ServerConfig, SyncChannelApp, make_app
 from tests.e2e.service import PASSWORD, SENDER_ID, SearchService
 from tests.support import CASES, ROOT, validate_message
 

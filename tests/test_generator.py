@@ -6,17 +6,18 @@ import os
 import shutil
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from generator.load import load
-from generator.naming import service_method, snake_case
-from generator.render import render
-from tests.support import ROOT, XSD
+from medexempt.generator.load import load
+from medexempt.generator.naming import service_method, snake_case
+from medexempt.generator.render import GeneratedFile, render
+from tests.support import CASES, ROOT, XSD
 
-MEDEXEMPT = [sys.executable, "-m", "generator"]
+MEDEXEMPT = [sys.executable, "-m", "medexempt"]
 
 
 def run(
@@ -34,7 +35,7 @@ def run(
 
 
 def test_committed_output_is_what_the_generator_makes() -> None:
-    files = render(load(XSD, XSD / "services.toml", "generated"))
+    files = render(load(XSD, XSD / "services.toml", "medexempt.generated"))
     for f in files:
         assert (ROOT / "generated" / f.path).read_bytes() == f.content, f.path
 
@@ -55,12 +56,20 @@ def test_no_timestamp_and_a_header_naming_the_sources() -> None:
     assert not re.search(r"\d{4}-\d\d-\d\d|\d\d:\d\d", header), "a date or time in the header"
 
 
+@cache
+def _as_generated() -> tuple[GeneratedFile, ...]:
+    """Our bindings as a project of its own would have them: the package named `generated`."""
+    return tuple(render(load(XSD, XSD / "services.toml", "generated")))
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
+    """A project with our xsd/ and its package written to generated/, up to date."""
     shutil.copytree(XSD, tmp_path / "xsd")
-    shutil.copytree(
-        ROOT / "generated", tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    for generated_file in _as_generated():
+        target = tmp_path / "generated" / generated_file.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(generated_file.content)
     return tmp_path
 
 
@@ -248,8 +257,8 @@ def test_xsdata_warnings_that_change_a_binding_are_located_errors(tmp_path: Path
 
     from lxml import etree
 
-    from generator.bindings import _Warnings
-    from generator.load import _located
+    from medexempt.generator.bindings import _Warnings
+    from medexempt.generator.load import _located
 
     warnings = _Warnings()
     messages = (
@@ -413,3 +422,24 @@ def test_init_says_when_no_pair_is_evident(tmp_path: Path) -> None:
                "--response", "Answer", "--package", "s_soap", cwd=project)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert 'request = "{urn:s}Ask"' in (project / "xsd" / "services.toml").read_text()
+
+
+def test_inspect_reads_with_the_projects_own_package(tmp_path: Path) -> None:
+    """In a project, `inspect` reads with the package [tool.medexempt] names (imported from where
+    it is written); --package names any other; with neither, exit 2 saying so."""
+    message = str(CASES / "original-request" / "message.xml")
+    assert run("init", "--from", str(XSD / "MedicalExemptionSearch.xsd"), "--service-id",
+               "EHEALTH_MEDICAL_EXEMPTION_SEARCH", "--package", "clinic_soap",
+               cwd=tmp_path).returncode == 0  # fmt: skip
+    assert run("generate", cwd=tmp_path).returncode == 0
+    done = run("inspect", message, cwd=tmp_path)
+    assert done.returncode == 0 and '"number": "01085"' in done.stdout, done.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    done = run("inspect", message, cwd=elsewhere)
+    assert done.returncode == 2 and "give --package" in done.stderr
+    done = run("inspect", message, "--package", "medexempt.generated", cwd=elsewhere)
+    assert done.returncode == 0 and '"bodyType": "SendMessage"' in done.stdout
+    done = run("inspect", message, "--package", "json", cwd=elsewhere)
+    assert done.returncode == 2 and "not a package medexempt generated" in done.stderr

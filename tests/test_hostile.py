@@ -24,9 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-from generated import models
-from generated.envelope import FaultCode, SoapFault, SoapVersion, read_response
-from generated.server import ServerConfig, make_app
+from medexempt.generated import models
+from medexempt.generated.envelope import FaultCode, SoapFault, SoapVersion, read_response
+from medexempt.generated.server import ServerConfig, make_app
 from tests.e2e.service import SearchService
 from tests.support import CASES
 from tests.test_e2e_http import WsgiAnswer, wsgi_call
@@ -335,7 +335,7 @@ def test_the_generated_client_recovers_after_a_large_413(e2e_url: str) -> None:
     then closes the connection, so the next request on it may find it closed (whether it does
     depends on timing). The generated client sends once more, as a new message, when a kept-alive
     connection was closed before any answer."""
-    from generated.client import Client
+    from medexempt.generated.client import Client
     from tests.e2e.service import PASSWORD, SENDER_ID
 
     with httpx.Client(timeout=TIMEOUT) as http:

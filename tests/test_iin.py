@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exemptions.iin import check_digit, is_valid
+from medexempt.exemptions.iin import check_digit, is_valid
 
 
 @pytest.mark.parametrize("iin", ["900101300017", "850812400027", "000229601230", "900101300811"])

@@ -13,12 +13,11 @@ import shutil
 import subprocess
 import sys
 import venv
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
+from medexempt.generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "fpdf", "segno", "tqdm")
@@ -49,7 +48,6 @@ def _pip(python: Path, *args: str, cwd: Path) -> None:
         "-c", ROOT / "constraints.txt", *args, cwd=cwd)  # fmt: skip
 
 
-@cache
 def _wheel(folder: Path) -> Path:
     _ok(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
         "-w", folder, ROOT, cwd=ROOT)  # fmt: skip
@@ -104,6 +102,36 @@ def test_the_generated_package_runs_with_only_its_stated_requirements(tmp_path: 
     assert len(SIGNING_REQUIREMENTS) == 2
 
 
+def test_the_wheel_installs_one_import_name() -> None:
+    """Nothing generic lands in a user's site-packages: every module is under medexempt."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        names = zipfile.ZipFile(_wheel(Path(folder))).namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"medexempt"}, tops
+    assert "medexempt/generated/service.wsdl" in names
+    assert "medexempt/generator/gateway/SyncChannel.xsd" in names
+    assert "medexempt/generator/templates/client.py.jinja" in names
+
+
+def test_nothing_imports_the_folders_by_their_own_names() -> None:
+    """In a checkout the folders are importable by their names too (the editable install puts
+    the root on sys.path); code that did so would get second copies of every class."""
+    import re
+
+    bare = re.compile(r"^\s*(?:from|import) (?:generated|generator|exemptions)\b", re.M)
+    found = [
+        str(path.relative_to(ROOT))
+        for folder in ("generator", "generated", "exemptions", "tests", "bench", "fuzz")
+        for path in (ROOT / folder).rglob("*.py")
+        if bare.search(path.read_text(encoding="utf-8"))
+        and path.name != "test_install.py"  # its script imports a copy named generated
+    ]
+    assert not found, found
+
+
 def test_the_wheel_brings_the_generator_and_not_the_service(tmp_path: Path) -> None:
     python = _fresh_venv(tmp_path / "venv")
     _pip(python, _wheel(tmp_path / "dist").as_posix(), cwd=tmp_path)
@@ -126,10 +154,10 @@ def test_the_wheel_brings_the_generator_and_not_the_service(tmp_path: Path) -> N
     assert "gunicorn" in refused.stderr or "sqlalchemy" in refused.stderr, refused.stderr
 
 
-@pytest.mark.parametrize("command", ["serve", "db", "inspect", "search", "hash-password"])
+@pytest.mark.parametrize("command", ["serve", "db", "inspect", "search", "hash-password", "init"])
 def test_the_service_commands_are_listed(command: str) -> None:
     from click.testing import CliRunner
 
-    from generator.cli import main
+    from medexempt.generator.cli import main
 
     assert command in CliRunner().invoke(main, ["--help"]).output

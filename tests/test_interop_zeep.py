@@ -24,8 +24,8 @@ import zeep.xsd
 from lxml import etree
 from xsdata.models.datatype import XmlDateTime
 
-import generated as g
-from generated import models
+from medexempt import generated as g
+from medexempt.generated import models
 
 INTERFACES_NS = "http://bip.bee.kz/SyncChannel/v10/Interfaces"
 TYPES_NS = "http://bip.bee.kz/SyncChannel/v10/Types"

@@ -27,10 +27,10 @@ import zeep.exceptions
 import zeep.xsd
 from lxml import etree
 
-from generated import models
-from generated.client import AsyncClient, Client
-from generated.envelope import SoapVersion, read_request, read_response
-from generated.services import MEDICAL_EXEMPTION_SEARCH
+from medexempt.generated import models
+from medexempt.generated.client import AsyncClient, Client
+from medexempt.generated.envelope import SoapVersion, read_request, read_response
+from medexempt.generated.services import MEDICAL_EXEMPTION_SEARCH
 from tests.e2e.service import CERTIFICATE, PASSWORD, PROCEDURE, SENDER_ID
 from tests.support import validate_message
 

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from lxml import etree
 
-import generated as g
-from generated import codec, models, xmlvalues
+from medexempt import generated as g
+from medexempt.generated import codec, models, xmlvalues
 from tests.support import canonical, load_cases, validate_message
 
 _RESPONSE = next(c for c in load_cases() if c.name == "original-response-repaired")

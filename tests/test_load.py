@@ -1,6 +1,6 @@
 """Load without loss: a fixed number of requests from concurrent clients against `medexempt serve`.
 
-`python -m generator serve --demo --workers 3` runs on a fresh SQLite database on loopback; 16
+`python -m medexempt serve --demo --workers 3` runs on a fresh SQLite database on loopback; 16
 threads, each with its own generated `Client` (SOAP 1.1 and 1.2 alternating), send a fixed mix of
 found / not-found / invalid searches over the demo data, plus malformed envelopes posted raw. Every
 answer is checked against what its own request must get: the HTTP status, the outcome, the records
@@ -24,10 +24,16 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from generated import models
-from generated.client import Client
-from generated.envelope import FaultCode, SoapFault, SoapVersion, read_request, read_response
-from generated.services import MEDICAL_EXEMPTION_SEARCH
+from medexempt.generated import models
+from medexempt.generated.client import Client
+from medexempt.generated.envelope import (
+    FaultCode,
+    SoapFault,
+    SoapVersion,
+    read_request,
+    read_response,
+)
+from medexempt.generated.services import MEDICAL_EXEMPTION_SEARCH
 from tests.conftest import free_port, wait_until_serving
 from tests.support import ROOT
 
@@ -106,7 +112,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("load")
     port = free_port()
     command = [
-        sys.executable, "-m", "generator", "serve", "--demo", "--port", str(port),
+        sys.executable, "-m", "medexempt", "serve", "--demo", "--port", str(port),
         "--workers", str(WORKERS), "--log-level", "warning",
     ]  # fmt: skip
     env = {

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from exemptions import demo
-from exemptions.app import Settings, build_app
-from exemptions.logs import JsonLines, keyed_hash
-from exemptions.storage import create_engine, upgrade
-from generated import Envelope, models, read_response, write_envelope
-from generated.gateway import request_message
-from generated.passwords import hash_password
+from medexempt.exemptions import demo
+from medexempt.exemptions.app import Settings, build_app
+from medexempt.exemptions.logs import JsonLines, keyed_hash
+from medexempt.exemptions.storage import create_engine, upgrade
+from medexempt.generated import Envelope, models, read_response, write_envelope
+from medexempt.generated.gateway import request_message
+from medexempt.generated.passwords import hash_password
 from tests.support import soap_environ
 
 PASSWORD = "pa55-W0rd-never-logged"
@@ -46,7 +46,7 @@ def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], io.S
     """`configured(queue_limit)`: `logs.configure("INFO", ...)` with stderr captured (patched
     inside the test: pytest swaps stderr between setup and the call); the root logger is put back
     as it was afterwards."""
-    from exemptions import logs
+    from medexempt.exemptions import logs
 
     def start(queue_limit: int) -> io.StringIO:
         stream = io.StringIO()
@@ -133,8 +133,8 @@ def test_configured_logging_writes_from_its_own_thread_and_drains_at_stop(
     import threading
     from datetime import UTC, datetime
 
-    from exemptions import logs
-    from generated.server import RequestLog
+    from medexempt.exemptions import logs
+    from medexempt.generated.server import RequestLog
 
     before = set(threading.enumerate())
     stream = configured(10_000)
@@ -174,7 +174,7 @@ def test_a_log_output_that_cannot_keep_up_drops_and_counts_and_never_holds_the_c
 ) -> None:
     import time
 
-    from exemptions import logs
+    from medexempt.exemptions import logs
 
     log = logging.getLogger("medexempt.test")
     stream = configured(5)
@@ -203,7 +203,7 @@ def test_the_stop_at_exit_gets_in_while_the_queue_is_at_its_limit(
     import threading
     import time
 
-    from exemptions import logs
+    from medexempt.exemptions import logs
 
     log = logging.getLogger("medexempt.test")
     failures: list[BaseException] = []
@@ -239,7 +239,7 @@ def test_a_log_output_that_cannot_keep_up_is_bounded_in_bytes_too(
     to the line's bound, and at most `queue_bytes` of them wait."""
     import time
 
-    from exemptions import logs
+    from medexempt.exemptions import logs
 
     stream = io.StringIO()
     monkeypatch.setattr("sys.stderr", stream)
@@ -278,7 +278,13 @@ def test_a_line_is_bounded_and_stays_one_line() -> None:
 def test_sender_values_reach_the_request_log_bounded_and_escaped() -> None:
     """Refused before any password check (an unknown mustUnderstand header), a 950 KB messageId
     and a senderId forging a line end are logged cut and escaped."""
-    from generated.server import LOGGED_CHARACTERS, RequestLog, ServerConfig, Servicer, make_app
+    from medexempt.generated.server import (
+        LOGGED_CHARACTERS,
+        RequestLog,
+        ServerConfig,
+        Servicer,
+        make_app,
+    )
 
     seen: list[RequestLog] = []
     config = ServerConfig(senders={}, on_request=seen.append, max_body_bytes=2_000_000)
@@ -305,7 +311,7 @@ def test_sender_values_reach_the_request_log_bounded_and_escaped() -> None:
 def test_gunicorn_writes_json_lines_and_no_access_log() -> None:
     import logging.config
 
-    from exemptions.logs import gunicorn_logconfig
+    from medexempt.exemptions.logs import gunicorn_logconfig
 
     config = gunicorn_logconfig("info")
     stream = io.StringIO()
@@ -328,7 +334,7 @@ def test_gunicorn_writes_json_lines_and_no_access_log() -> None:
 def test_libraries_that_can_spell_a_name_are_quiet(
     configured: Callable[[int], io.StringIO],
 ) -> None:
-    from exemptions import logs
+    from medexempt.exemptions import logs
 
     stream = configured(10_000)
     logging.getLogger("fontTools.subset").info("Glyph names: ['А', 'х', 'м']")

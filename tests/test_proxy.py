@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from generated import Envelope, models, write_envelope
-from generated.gateway import request_message
+from medexempt.generated import Envelope, models, write_envelope
+from medexempt.generated.gateway import request_message
 from tests.conftest import free_port
 from tests.e2e.service import PASSWORD, SENDER_ID
 from tests.support import ROOT

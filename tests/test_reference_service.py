@@ -20,9 +20,9 @@ import pytest
 import zxingcpp
 from sqlalchemy import text
 
-from exemptions.storage import create_engine
-from generated import models, read_response
-from generated.client import Client
+from medexempt.exemptions.storage import create_engine
+from medexempt.generated import models, read_response
+from medexempt.generated.client import Client
 from tests import browser
 from tests.conftest import free_port, wait_until_serving
 from tests.databases import postgres_url

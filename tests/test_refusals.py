@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-import generated as g
-import generated.models
+from medexempt import generated as g
 from tests.support import CASES
 
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from xsdata.models.datatype import XmlDateTime
 
-from exemptions.storage import create_engine, upgrade
-from exemptions.storage.replay import SeenMessages
-from generated import Envelope, models, read_response, write_envelope
-from generated.gateway import request_message
-from generated.passwords import hash_password
-from generated.server import ServerConfig, Servicer, make_app
+from medexempt.exemptions.storage import create_engine, upgrade
+from medexempt.exemptions.storage.replay import SeenMessages
+from medexempt.generated import Envelope, models, read_response, write_envelope
+from medexempt.generated.gateway import request_message
+from medexempt.generated.passwords import hash_password
+from medexempt.generated.server import ServerConfig, Servicer, make_app
 from tests.conftest import free_port, wait_until_serving
 from tests.databases import postgres_url
 from tests.support import soap_environ

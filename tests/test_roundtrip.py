@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-import generated as g
-from generated import models
+from medexempt import generated as g
+from medexempt.generated import models
 from tests.support import ROOT, Case, canonical, load_cases, validate_message
 
 CASES = load_cases()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from exemptions import rules
-from exemptions.rules import Criteria, Invalid, read_criteria
-from generated.models import MedicalExemptionSearchRequest as Request
+from medexempt.exemptions import rules
+from medexempt.exemptions.rules import Criteria, Invalid, read_criteria
+from medexempt.generated.models import MedicalExemptionSearchRequest as Request
 
 
 def read(**fields: str | None) -> Criteria | Invalid:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import generated
+from medexempt import generated
 from tests.support import XSD, schema_set
 
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from generator.cli import main
+from medexempt.generator.cli import main
 from tests.conftest import free_port
 from tests.e2e.service import CERTIFICATE, PASSWORD, SENDER_ID
 

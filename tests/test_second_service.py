@@ -93,7 +93,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleTy
     (schemas / "library.xsd").write_text(LIBRARY_XSD, encoding="utf-8")
     (schemas / "library.toml").write_text(MANIFEST, encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "generator", "generate", "--xsd-dir", str(schemas),
+        [sys.executable, "-m", "medexempt", "generate", "--xsd-dir", str(schemas),
          "--manifest", str(schemas / "library.toml"), "--out", str(root / "src" / "libsoap")],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from exemptions.serve import ConfigError, ServeOptions, settings_for
-from generated.passwords import Senders, hash_password
+from medexempt.exemptions.serve import ConfigError, ServeOptions, settings_for
+from medexempt.generated.passwords import Senders, hash_password
 
 SECRET = "0123456789abcdef" * 4
 
@@ -68,7 +68,7 @@ def test_demo_needs_nothing_and_accepts_the_original_sender(
 
 def test_the_command_says_what_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "generator", "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
+        [sys.executable, "-m", "medexempt", "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin"},
@@ -87,7 +87,7 @@ def test_signers_from_the_config_file_and_the_command_line(tmp_path: Path) -> No
 
     from cryptography.hazmat.primitives import serialization
 
-    from exemptions.app import signers_for
+    from medexempt.exemptions.app import signers_for
     from tests.test_signing import pki
 
     sender, service = pki().sender.certificate, pki().service.certificate
@@ -116,7 +116,7 @@ def test_failed_authentications_are_throttled_without_scrypt() -> None:
     with too many failures is throttled; a verified sender is never throttled."""
     import time
 
-    from generated.passwords import Throttle, Verdict
+    from medexempt.generated.passwords import Throttle, Verdict
 
     hashes = {"mis": hash_password("right", n=2**10), "other": hash_password("x", n=2**10)}
     senders = Senders(hashes, Throttle(failures=3, window=60.0))
@@ -136,7 +136,7 @@ def test_only_a_few_password_checks_run_at_once() -> None:
     """While a check runs, a stranger's is throttled at once; a registered sender's waits."""
     import threading
 
-    from generated.passwords import Throttle, Verdict
+    from medexempt.generated.passwords import Throttle, Verdict
 
     hashes = {"mis": hash_password("right", n=2**10)}
     senders = Senders(hashes, Throttle(concurrent_checks=1, wait=5.0))
@@ -152,7 +152,7 @@ def test_failure_counts_are_shared_by_forked_workers() -> None:
     processes add up, and a worker sees the throttle another worker's failures set."""
     import multiprocessing
 
-    from generated.passwords import Throttle, Verdict
+    from medexempt.generated.passwords import Throttle, Verdict
 
     hashes = {"mis": hash_password("right", n=2**10)}
     throttle = Throttle.across_processes(failures=4, window=60.0)
@@ -178,7 +178,7 @@ def test_failure_counts_are_shared_by_forked_workers() -> None:
 def test_a_shared_table_stays_its_size_and_forgets_the_oldest() -> None:
     """More keys than slots: the table does not grow, the newest keys are counted, and a key
     whose window has passed is counted afresh."""
-    from generated.passwords import SharedFailures, Throttle, _SharedCounts
+    from medexempt.generated.passwords import SharedFailures, Throttle, _SharedCounts
 
     throttle = Throttle(failures=2, window=60.0)
     shared = SharedFailures(64)
@@ -196,7 +196,7 @@ def test_a_shared_table_stays_its_size_and_forgets_the_oldest() -> None:
 
 
 def test_serve_makes_one_throttle_for_its_workers(tmp_path: Path) -> None:
-    from exemptions.serve import _Server
+    from medexempt.exemptions.serve import _Server
 
     given = options(tmp_path, demo=True)
     server = _Server(settings_for(given, {}), given)

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from exemptions.records import Contraindication, Procedure, Record
-from exemptions.rules import Criteria
-from exemptions.service import Layout, SearchService
-from generated import models
-from generated.envelope import SoapVersion
-from generated.server import RequestContext
+from medexempt.exemptions.records import Contraindication, Procedure, Record
+from medexempt.exemptions.rules import Criteria
+from medexempt.exemptions.service import Layout, SearchService
+from medexempt.generated import models
+from medexempt.generated.envelope import SoapVersion
+from medexempt.generated.server import RequestContext
 
 COVID = Procedure(
     "100",

@@ -21,13 +21,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-import generated as g
-from generated import models
-from generated.client import Client, GatewayFault, SignatureRejected
-from generated.gateway import request_message
-from generated.passwords import hash_password
-from generated.server import RequestContext, ServerConfig, Servicer, SignatureMode, make_app
-from generated.wssecurity import (
+from medexempt import generated as g
+from medexempt.generated import models
+from medexempt.generated.client import Client, GatewayFault, SignatureRejected
+from medexempt.generated.gateway import request_message
+from medexempt.generated.passwords import hash_password
+from medexempt.generated.server import (
+    RequestContext,
+    ServerConfig,
+    Servicer,
+    SignatureMode,
+    make_app,
+)
+from medexempt.generated.wssecurity import (
     DS_NS,
     WSSE_NS,
     WSU_NS,
@@ -374,7 +380,7 @@ def _signature_over_a_header_block() -> bytes:
     from signxml.algorithms import SignatureConstructionMethod
     from signxml.signer import XMLSigner
 
-    from generated.wssecurity import security_header, token_reference
+    from medexempt.generated.wssecurity import security_header, token_reference
 
     new_security = security_header(root)
     xml_signer = XMLSigner(
@@ -482,7 +488,7 @@ def test_a_verifying_client_reads_an_unsigned_fault() -> None:
 
 
 def _options(tmp_path: Path, *, demo: bool, **signing: object) -> object:
-    from exemptions.serve import ServeOptions
+    from medexempt.exemptions.serve import ServeOptions
 
     config = tmp_path / "serve.toml"
     config.write_text(f'secret = "{"s" * 40}"\n[senders]\nmis = "x"\n', encoding="utf-8")
@@ -499,7 +505,7 @@ def _options(tmp_path: Path, *, demo: bool, **signing: object) -> object:
 
 
 def test_serve_defaults_to_off_in_the_demo_and_verify_if_present_otherwise(tmp_path: Path) -> None:
-    from exemptions.serve import settings_for
+    from medexempt.exemptions.serve import settings_for
 
     assert settings_for(_options(tmp_path, demo=True), {}).signature_mode == "off"  # type: ignore[arg-type]
     real = settings_for(_options(tmp_path, demo=False), {})  # type: ignore[arg-type]
@@ -507,15 +513,15 @@ def test_serve_defaults_to_off_in_the_demo_and_verify_if_present_otherwise(tmp_p
 
 
 def test_serve_refuses_required_without_trust(tmp_path: Path) -> None:
-    from exemptions.serve import ConfigError, settings_for
+    from medexempt.exemptions.serve import ConfigError, settings_for
 
     with pytest.raises(ConfigError, match="--trust"):
         settings_for(_options(tmp_path, demo=False, signature_mode="required"), {})  # type: ignore[arg-type]
 
 
 def test_serve_threads_signing_into_the_app(tmp_path: Path) -> None:
-    from exemptions.app import signer_for
-    from exemptions.serve import settings_for
+    from medexempt.exemptions.app import signer_for
+    from medexempt.exemptions.serve import settings_for
 
     key, cert, ca = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "ca.pem"
     signer = pki().service
@@ -655,7 +661,7 @@ def _signxml_signed(text: str, prefixes: list[str] | None) -> etree._Element:
     from signxml.algorithms import SignatureConstructionMethod, SignatureMethod
     from signxml.signer import XMLSigner
 
-    from generated.wssecurity import (
+    from medexempt.generated.wssecurity import (
         C14N_EXCLUSIVE,
         ensure_body_id,
         security_header,

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from exemptions.records import Contraindication
-from exemptions.verify import VerificationPage, mask_name
+from medexempt.exemptions.records import Contraindication
+from medexempt.exemptions.verify import VerificationPage, mask_name
 from tests.test_service import BASE, TODAY
 
 TEMPORARY = replace(

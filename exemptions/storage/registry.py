@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from exemptions.records import Contraindication, Procedure, Record
+from medexempt.exemptions.records import Contraindication, Procedure, Record
 
 from .database import in_transaction
 from .models import LAYOUTS, CertificateRow, CitizenshipRow, ExemptionRow, ProcedureRow

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from exemptions.iin import is_valid
-from exemptions.records import ZONE
+from medexempt.exemptions.iin import is_valid
+from medexempt.exemptions.records import ZONE
 
 from . import models
 

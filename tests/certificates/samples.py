@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from exemptions.records import Contraindication, Procedure, Record
+from medexempt.exemptions.records import Contraindication, Procedure, Record
 
 SECRET = b"certificate-tests-secret-0123456789"
 PUBLIC_URL = "https://medexempt.example.kz/"

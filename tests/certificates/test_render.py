@@ -17,9 +17,9 @@ from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
-from exemptions.certificates import Layout, render, verification_url
-from exemptions.certificates.render import FONT_BOLD, FONT_REGULAR
-from exemptions.records import Record
+from medexempt.exemptions.certificates import Layout, render, verification_url
+from medexempt.exemptions.certificates.render import FONT_BOLD, FONT_REGULAR
+from medexempt.exemptions.records import Record
 from tests.certificates.samples import PERMANENT, PUBLIC_URL, RECORDS, SECRET, TEMPORARY
 from tests.support import ROOT
 
@@ -152,7 +152,7 @@ def test_kazakh_letters_come_back_from_the_text() -> None:
 
 _RENDER_IN_A_CHILD = """
 import hashlib, sys
-from exemptions.certificates import Layout, render, verification_url
+from medexempt.exemptions.certificates import Layout, render, verification_url
 from tests.certificates.samples import PUBLIC_URL, RECORDS, SECRET
 for name, record in sorted(RECORDS.items()):
     for layout in Layout:

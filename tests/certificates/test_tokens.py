@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
-from exemptions.certificates.tokens import token_matches, verification_token, verification_url
+from medexempt.exemptions.certificates.tokens import (
+    token_matches,
+    verification_token,
+    verification_url,
+)
 
 SECRET = b"s" * 32
 OTHER = b"o" * 32

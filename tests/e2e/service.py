@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import os
 
-from generated import models
-from generated.passwords import hash_password
-from generated.server import RequestContext, ServerConfig, ServiceFault, Servicer, make_app
+from medexempt.generated import models
+from medexempt.generated.passwords import hash_password
+from medexempt.generated.server import (
+    RequestContext,
+    ServerConfig,
+    ServiceFault,
+    Servicer,
+    make_app,
+)
 
 SENDER_ID = "e2e-sender"
 PASSWORD = "e2e-password"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from exemptions.storage import Registry, create_engine, upgrade
+from medexempt.exemptions.storage import Registry, create_engine, upgrade
 from tests.databases import postgres_url
 
 

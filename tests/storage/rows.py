@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from exemptions.iin import check_digit
-from exemptions.storage.validation import FIELDS
+from medexempt.exemptions.iin import check_digit
+from medexempt.exemptions.storage.validation import FIELDS
 
 IIN_A = "900101300017"
 IIN_B = "850812400027"

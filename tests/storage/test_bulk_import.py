@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from exemptions.storage import Registry
-from exemptions.storage.importer import import_file
+from medexempt.exemptions.storage import Registry
+from medexempt.exemptions.storage.importer import import_file
 
 from .rows import iin_for, row, write_csv
 

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from exemptions.dbcli import db
-from exemptions.storage import Registry
-from exemptions.storage.importer import ImportRejectedError, import_file
-from exemptions.storage.models import ExemptionRow
-from exemptions.storage.validation import Issue
+from medexempt.exemptions.dbcli import db
+from medexempt.exemptions.storage import Registry
+from medexempt.exemptions.storage.importer import ImportRejectedError, import_file
+from medexempt.exemptions.storage.models import ExemptionRow
+from medexempt.exemptions.storage.validation import Issue
 
 from .rows import IIN_B, row, write_csv, write_jsonl
 

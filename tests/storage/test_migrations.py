@@ -7,9 +7,15 @@ import re
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
-from exemptions.storage import create_engine, current_revision, head_revision, is_current, upgrade
-from exemptions.storage.dictionaries import STATELESS, load
-from exemptions.storage.models import CitizenshipRow, ProcedureRow
+from medexempt.exemptions.storage import (
+    create_engine,
+    current_revision,
+    head_revision,
+    is_current,
+    upgrade,
+)
+from medexempt.exemptions.storage.dictionaries import STATELESS, load
+from medexempt.exemptions.storage.models import CitizenshipRow, ProcedureRow
 
 KAZAKH_LETTERS = set("әғқңөұүһі")
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from exemptions.storage import Registry, create_engine, upgrade
-from exemptions.storage.importer import import_file
-from exemptions.storage.replay import SeenMessages
+from medexempt.exemptions.storage import Registry, create_engine, upgrade
+from medexempt.exemptions.storage.importer import import_file
+from medexempt.exemptions.storage.replay import SeenMessages
 from tests.databases import postgres_url
 
 from .rows import row, write_jsonl

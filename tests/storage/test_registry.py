@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from exemptions.records import Contraindication, Record, Status
-from exemptions.storage import AlreadyRevokedError, Registry, UnknownNumberError
-from exemptions.storage.importer import import_file
+from medexempt.exemptions.records import Contraindication, Record, Status
+from medexempt.exemptions.storage import AlreadyRevokedError, Registry, UnknownNumberError
+from medexempt.exemptions.storage.importer import import_file
 
 from .rows import IIN_A, IIN_B, row, write_jsonl
 
@@ -125,7 +125,7 @@ def test_revoke_records_an_aware_time_and_the_reason(registry: Registry) -> None
 
 
 def test_an_unreachable_database_is_not_healthy() -> None:
-    from exemptions.storage import create_engine
+    from medexempt.exemptions.storage import create_engine
 
     engine = create_engine("postgresql+psycopg://nobody:x@127.0.0.1:1/none?connect_timeout=2")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from exemptions.storage.models import Base
+from medexempt.exemptions.storage.models import Base
 
 
 def run() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import column, delete, table
 
-from exemptions.storage import dictionaries
+from medexempt.exemptions.storage import dictionaries
 
 revision = "0002"
 down_revision: str | None = "0001"

@@ -1,4 +1,4 @@
-"""`medexempt inspect`: a message, read with the generated bindings, as readable JSON."""
+"""`medexempt inspect`: a message, read with a generated package, as readable JSON."""
 
 from __future__ import annotations
 
@@ -10,14 +10,21 @@ from typing import Any
 _SECRET = frozenset({"password"})
 
 
-def describe_message(data: bytes) -> str:
-    """JSON of the envelope's version, header block names and typed body.
+def describe_message(data: bytes, package: str) -> str:
+    """JSON of the envelope's version, header block names and typed body, read with the generated
+    package `package` (its `read_message`).
 
     Bytes are shown by their size and passwords masked, so the output can be pasted into a ticket.
     """
-    import generated  # the bindings of this checkout, made by `medexempt generate`
+    import importlib
 
-    envelope = generated.read_message(data)
+    bindings = importlib.import_module(package)
+    read_message = getattr(bindings, "read_message", None)
+    if read_message is None:
+        raise LookupError(
+            f"{package} is not a package medexempt generated (it has no read_message)"
+        )
+    envelope = read_message(data)
     shown = {
         "soapVersion": envelope.version.value,
         "headerBlocks": None
