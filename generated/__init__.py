@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """`medexempt.generated`: typed bindings for the MedicalExemptionSearchService SOAP service on SHEP SyncChannel v10.
 
 Import the dataclasses from `.models`, read and write whole messages with `.envelope`; the WSDL is

@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """Typed clients of the gateway's SendMessage, synchronous and asynchronous, on httpx.
 
 One method per service of the manifest takes the request payload and returns the response
@@ -83,9 +87,7 @@ class TransportError(ClientError):
     """No usable answer: the connection failed or timed out, or HTTP failed without a SOAP body.
     `message_id` is the id of the message that was being sent."""
 
-    def __init__(
-        self, message: str, *, status_code: int | None = None, message_id: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, message_id: str | None = None) -> None:
         super().__init__(f"{message} (messageId {message_id})" if message_id else message)
         self.status_code = status_code
         self.message_id = message_id
@@ -129,18 +131,12 @@ class GatewayFault(ClientError):
         while sub is not None:
             self.sub_errors.append(sub)
             sub = sub.sub_error
-        super().__init__(
-            f"{fault.code.value} fault {self.error_code or ''}: {fault.reason}".strip()
-        )
+        super().__init__(f"{fault.code.value} fault {self.error_code or ''}: {fault.reason}".strip())
 
     @property
     def is_sender_fault(self) -> bool:
         """The request itself was refused: sending it again cannot help."""
-        return self.fault.code in (
-            FaultCode.SENDER,
-            FaultCode.VERSION_MISMATCH,
-            FaultCode.MUST_UNDERSTAND,
-        )
+        return self.fault.code in (FaultCode.SENDER, FaultCode.VERSION_MISMATCH, FaultCode.MUST_UNDERSTAND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +193,7 @@ class _Exchange:
         self, binding: ServiceBinding[Any, Any], payload: object, options: MessageOptions | None
     ) -> tuple[str, bytes, dict[str, str]]:
         if not isinstance(payload, binding.request):
-            raise TypeError(
-                f"{binding.service_id} takes {binding.request.__name__}, not {type(payload).__name__}"
-            )
+            raise TypeError(f"{binding.service_id} takes {binding.request.__name__}, not {type(payload).__name__}")
         given = options or self.options
         message = request_message(
             binding.service_id, payload, sender_id=self.sender_id, password=self.password,
@@ -226,13 +220,8 @@ class _Exchange:
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if media not in _SOAP_MEDIA or not response.content:
             if response.is_success:
-                raise ProtocolError(
-                    f"the answer is not SOAP (HTTP {response.status_code}, {media or 'no type'})"
-                )
-            raise TransportError(
-                f"HTTP {response.status_code} without a SOAP answer",
-                status_code=response.status_code,
-            )
+                raise ProtocolError(f"the answer is not SOAP (HTTP {response.status_code}, {media or 'no type'})")
+            raise TransportError(f"HTTP {response.status_code} without a SOAP answer", status_code=response.status_code)
         try:
             envelope = read_response(response.content)
             if not isinstance(envelope.body, SoapFault):
@@ -240,10 +229,7 @@ class _Exchange:
         except MessageError as exc:
             if response.is_success:
                 raise ProtocolError(f"the answer cannot be read: {exc}") from exc
-            raise TransportError(
-                f"HTTP {response.status_code}: unreadable answer ({exc})",
-                status_code=response.status_code,
-            ) from exc
+            raise TransportError(f"HTTP {response.status_code}: unreadable answer ({exc})", status_code=response.status_code) from exc
         body = envelope.body
         if isinstance(body, SoapFault):
             raise GatewayFault(body, status_code=response.status_code)
@@ -256,9 +242,7 @@ class _Exchange:
                 raise SignatureRejected(exc) from exc
         correlation = response_of(body).response_info.correlation_id
         if correlation and correlation != message_id:
-            raise ProtocolError(
-                f"the answer correlates to {correlation!r}, not to this request {message_id!r}"
-            )
+            raise ProtocolError(f"the answer correlates to {correlation!r}, not to this request {message_id!r}")
         payload = response_of(body).response_data.data
         if not isinstance(payload, binding.response):
             raise ProtocolError(
@@ -272,11 +256,7 @@ def _payload(envelope: Envelope[models.SendMessageResponse]) -> Any:
 
 
 def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    return (
-        timeout
-        if isinstance(timeout, httpx.Timeout)
-        else httpx.Timeout(timeout, connect=min(timeout, 5.0))
-    )
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout, connect=min(timeout, 5.0))
 
 
 class Client:
@@ -317,10 +297,7 @@ class Client:
             self._http.close()
 
     def send(
-        self,
-        binding: ServiceBinding[Req, Resp],
-        payload: Req,
-        options: MessageOptions | None = None,
+        self, binding: ServiceBinding[Req, Resp], payload: Req, options: MessageOptions | None = None
     ) -> Envelope[models.SendMessageResponse]:
         """Send `payload` to the service; the whole answer, responseInfo included."""
         pauses = self._exchange.retry.pauses()
@@ -344,9 +321,7 @@ class Client:
                 # A kept-alive connection closed before any answer (gunicorn does this after a
                 # 413 it could not drain): once more, on a new connection (see the module's doc).
                 if last:
-                    raise TransportError(
-                        f"{type(exc).__name__}: {exc}", message_id=message_id
-                    ) from exc
+                    raise TransportError(f"{type(exc).__name__}: {exc}", message_id=message_id) from exc
                 continue
             except httpx.HTTPError as exc:
                 raise TransportError(f"{type(exc).__name__}: {exc}", message_id=message_id) from exc
@@ -354,18 +329,13 @@ class Client:
         raise AssertionError("unreachable")
 
     def call(
-        self,
-        binding: ServiceBinding[Req, Resp],
-        payload: Req,
-        options: MessageOptions | None = None,
+        self, binding: ServiceBinding[Req, Resp], payload: Req, options: MessageOptions | None = None
     ) -> Resp:
         """Send `payload`; the response payload."""
         answer: Resp = _payload(self.send(binding, payload, options))
         return answer
 
-    def call_service(
-        self, service_id: str, payload: object, options: MessageOptions | None = None
-    ) -> object:
+    def call_service(self, service_id: str, payload: object, options: MessageOptions | None = None) -> object:
         """Send `payload` to the service named by its id (see SERVICES)."""
         binding = SERVICES.get(service_id)
         if binding is None:
@@ -417,10 +387,7 @@ class AsyncClient:
             await self._http.aclose()
 
     async def send(
-        self,
-        binding: ServiceBinding[Req, Resp],
-        payload: Req,
-        options: MessageOptions | None = None,
+        self, binding: ServiceBinding[Req, Resp], payload: Req, options: MessageOptions | None = None
     ) -> Envelope[models.SendMessageResponse]:
         """Send `payload` to the service; the whole answer, responseInfo included."""
         pauses = self._exchange.retry.pauses()
@@ -444,9 +411,7 @@ class AsyncClient:
                 # A kept-alive connection closed before any answer (gunicorn does this after a
                 # 413 it could not drain): once more, on a new connection (see the module's doc).
                 if last:
-                    raise TransportError(
-                        f"{type(exc).__name__}: {exc}", message_id=message_id
-                    ) from exc
+                    raise TransportError(f"{type(exc).__name__}: {exc}", message_id=message_id) from exc
                 continue
             except httpx.HTTPError as exc:
                 raise TransportError(f"{type(exc).__name__}: {exc}", message_id=message_id) from exc
@@ -454,18 +419,13 @@ class AsyncClient:
         raise AssertionError("unreachable")
 
     async def call(
-        self,
-        binding: ServiceBinding[Req, Resp],
-        payload: Req,
-        options: MessageOptions | None = None,
+        self, binding: ServiceBinding[Req, Resp], payload: Req, options: MessageOptions | None = None
     ) -> Resp:
         """Send `payload`; the response payload."""
         answer: Resp = _payload(await self.send(binding, payload, options))
         return answer
 
-    async def call_service(
-        self, service_id: str, payload: object, options: MessageOptions | None = None
-    ) -> object:
+    async def call_service(self, service_id: str, payload: object, options: MessageOptions | None = None) -> object:
         """Send `payload` to the service named by its id (see SERVICES)."""
         binding = SERVICES.get(service_id)
         if binding is None:

@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """Typed codecs for every type of the schemas, specialised straight onto lxml.
 
 `read_<Type>(element)` turns an element into its dataclass; `write_<Type>(obj, element)` fills an
@@ -22,11 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from lxml import etree
 from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
-from xsdata.models.datatype import XmlDateTime
+from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 
 from . import models
 from . import xmlvalues as _values
@@ -97,9 +103,7 @@ def _unexpected(child: _Element, expected: tuple[str, ...]) -> MessageError:
     if not isinstance(child.tag, str):
         return MessageError("unexpected content", path_of(child))
     allowed = ", ".join(_describe(tag) for tag in expected) or "no child elements"
-    return MessageError(
-        f"unexpected element {_describe(child.tag)}; allowed: {allowed}", path_of(child)
-    )
+    return MessageError(f"unexpected element {_describe(child.tag)}; allowed: {allowed}", path_of(child))
 
 
 def _repeated(child: _Element) -> MessageError:
@@ -128,26 +132,26 @@ def read_Dictionary(el: _Element) -> models.Dictionary:
     f_name_kk: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "code":
+        if tag == 'code':
             if f_code is not None:
                 raise _repeated(child)
             f_code = _text(child)
-        elif tag == "nameRu":
+        elif tag == 'nameRu':
             if f_name_ru is not None:
                 raise _repeated(child)
             f_name_ru = _text(child)
-        elif tag == "nameKk":
+        elif tag == 'nameKk':
             if f_name_kk is not None:
                 raise _repeated(child)
             f_name_kk = _text(child)
         else:
             raise _unexpected(child, _TAGS_Dictionary)
     if f_code is None:
-        raise _missing(el, "code")
+        raise _missing(el, 'code')
     if f_name_ru is None:
-        raise _missing(el, "nameRu")
+        raise _missing(el, 'nameRu')
     if f_name_kk is None:
-        raise _missing(el, "nameKk")
+        raise _missing(el, 'nameKk')
     return models.Dictionary(
         code=f_code,
         name_ru=f_name_ru,
@@ -158,21 +162,17 @@ def read_Dictionary(el: _Element) -> models.Dictionary:
 def write_Dictionary(obj: models.Dictionary, el: _Element) -> None:
     """Fill `el` with the content of a `Dictionary`."""
     if obj.code is None:
-        raise _absent(obj, "code")
-    _SE(el, "code").text = obj.code
+        raise _absent(obj, 'code')
+    _SE(el, 'code').text = obj.code
     if obj.name_ru is None:
-        raise _absent(obj, "name_ru")
-    _SE(el, "nameRu").text = obj.name_ru
+        raise _absent(obj, 'name_ru')
+    _SE(el, 'nameRu').text = obj.name_ru
     if obj.name_kk is None:
-        raise _absent(obj, "name_kk")
-    _SE(el, "nameKk").text = obj.name_kk
+        raise _absent(obj, 'name_kk')
+    _SE(el, 'nameKk').text = obj.name_kk
 
 
-_TAGS_Dictionary = (
-    "code",
-    "nameRu",
-    "nameKk",
-)
+_TAGS_Dictionary = ('code', 'nameRu', 'nameKk', )
 
 
 def read_ErrorInfo(el: _Element) -> models.ErrorInfo:
@@ -185,38 +185,38 @@ def read_ErrorInfo(el: _Element) -> models.ErrorInfo:
     f_session_id: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "errorCode":
+        if tag == 'errorCode':
             if f_error_code is not None:
                 raise _repeated(child)
             f_error_code = _text(child)
-        elif tag == "errorMessage":
+        elif tag == 'errorMessage':
             if f_error_message is not None:
                 raise _repeated(child)
             f_error_message = _text(child)
-        elif tag == "errorData":
+        elif tag == 'errorData':
             if f_error_data is not None:
                 raise _repeated(child)
             f_error_data = _text(child)
-        elif tag == "errorDate":
+        elif tag == 'errorDate':
             if f_error_date is not None:
                 raise _repeated(child)
             f_error_date = _value(child, _values.parse_datetime)
-        elif tag == "subError":
+        elif tag == 'subError':
             if f_sub_error is not None:
                 raise _repeated(child)
             f_sub_error = read_ErrorInfo(child)
-        elif tag == "sessionId":
+        elif tag == 'sessionId':
             if f_session_id is not None:
                 raise _repeated(child)
             f_session_id = _text(child)
         else:
             raise _unexpected(child, _TAGS_ErrorInfo)
     if f_error_code is None:
-        raise _missing(el, "errorCode")
+        raise _missing(el, 'errorCode')
     if f_error_message is None:
-        raise _missing(el, "errorMessage")
+        raise _missing(el, 'errorMessage')
     if f_error_date is None:
-        raise _missing(el, "errorDate")
+        raise _missing(el, 'errorDate')
     return models.ErrorInfo(
         error_code=f_error_code,
         error_message=f_error_message,
@@ -230,30 +230,23 @@ def read_ErrorInfo(el: _Element) -> models.ErrorInfo:
 def write_ErrorInfo(obj: models.ErrorInfo, el: _Element) -> None:
     """Fill `el` with the content of a `ErrorInfo`."""
     if obj.error_code is None:
-        raise _absent(obj, "error_code")
-    _SE(el, "errorCode").text = obj.error_code
+        raise _absent(obj, 'error_code')
+    _SE(el, 'errorCode').text = obj.error_code
     if obj.error_message is None:
-        raise _absent(obj, "error_message")
-    _SE(el, "errorMessage").text = obj.error_message
+        raise _absent(obj, 'error_message')
+    _SE(el, 'errorMessage').text = obj.error_message
     if obj.error_data is not None:
-        _SE(el, "errorData").text = obj.error_data
+        _SE(el, 'errorData').text = obj.error_data
     if obj.error_date is None:
-        raise _absent(obj, "error_date")
-    _SE(el, "errorDate").text = _values.format_datetime(obj.error_date)
+        raise _absent(obj, 'error_date')
+    _SE(el, 'errorDate').text = _values.format_datetime(obj.error_date)
     if obj.sub_error is not None:
-        write_ErrorInfo(obj.sub_error, _SE(el, "subError"))
+        write_ErrorInfo(obj.sub_error, _SE(el, 'subError'))
     if obj.session_id is not None:
-        _SE(el, "sessionId").text = obj.session_id
+        _SE(el, 'sessionId').text = obj.session_id
 
 
-_TAGS_ErrorInfo = (
-    "errorCode",
-    "errorMessage",
-    "errorData",
-    "errorDate",
-    "subError",
-    "sessionId",
-)
+_TAGS_ErrorInfo = ('errorCode', 'errorMessage', 'errorData', 'errorDate', 'subError', 'sessionId', )
 
 
 def read_FoundMedicalExemption(el: _Element) -> models.FoundMedicalExemption:
@@ -267,42 +260,42 @@ def read_FoundMedicalExemption(el: _Element) -> models.FoundMedicalExemption:
     f_printable_certificate: bytes | None = None
     for child in el:
         tag = child.tag
-        if tag == "number":
+        if tag == 'number':
             if f_number is not None:
                 raise _repeated(child)
             f_number = _text(child)
-        elif tag == "medicalProcedure":
+        elif tag == 'medicalProcedure':
             if f_medical_procedure is not None:
                 raise _repeated(child)
             f_medical_procedure = read_Dictionary(child)
-        elif tag == "status":
+        elif tag == 'status':
             if f_status is not None:
                 raise _repeated(child)
             f_status = _text(child)
-        elif tag == "temporaryContraindicationEndDate":
+        elif tag == 'temporaryContraindicationEndDate':
             if f_temporary_contraindication_end_date is not None:
                 raise _repeated(child)
             f_temporary_contraindication_end_date = _value(child, _values.parse_datetime)
-        elif tag == "revocationReason":
+        elif tag == 'revocationReason':
             if f_revocation_reason is not None:
                 raise _repeated(child)
             f_revocation_reason = _text(child)
-        elif tag == "certificate":
+        elif tag == 'certificate':
             if f_certificate is not None:
                 raise _repeated(child)
             f_certificate = _exact(child, _values.parse_base64)
-        elif tag == "printableCertificate":
+        elif tag == 'printableCertificate':
             if f_printable_certificate is not None:
                 raise _repeated(child)
             f_printable_certificate = _exact(child, _values.parse_base64)
         else:
             raise _unexpected(child, _TAGS_FoundMedicalExemption)
     if f_number is None:
-        raise _missing(el, "number")
+        raise _missing(el, 'number')
     if f_medical_procedure is None:
-        raise _missing(el, "medicalProcedure")
+        raise _missing(el, 'medicalProcedure')
     if f_status is None:
-        raise _missing(el, "status")
+        raise _missing(el, 'status')
     return models.FoundMedicalExemption(
         number=f_number,
         medical_procedure=f_medical_procedure,
@@ -317,35 +310,25 @@ def read_FoundMedicalExemption(el: _Element) -> models.FoundMedicalExemption:
 def write_FoundMedicalExemption(obj: models.FoundMedicalExemption, el: _Element) -> None:
     """Fill `el` with the content of a `FoundMedicalExemption`."""
     if obj.number is None:
-        raise _absent(obj, "number")
-    _SE(el, "number").text = obj.number
+        raise _absent(obj, 'number')
+    _SE(el, 'number').text = obj.number
     if obj.medical_procedure is None:
-        raise _absent(obj, "medical_procedure")
-    write_Dictionary(obj.medical_procedure, _SE(el, "medicalProcedure"))
+        raise _absent(obj, 'medical_procedure')
+    write_Dictionary(obj.medical_procedure, _SE(el, 'medicalProcedure'))
     if obj.status is None:
-        raise _absent(obj, "status")
-    _SE(el, "status").text = obj.status
+        raise _absent(obj, 'status')
+    _SE(el, 'status').text = obj.status
     if obj.temporary_contraindication_end_date is not None:
-        _SE(el, "temporaryContraindicationEndDate").text = _values.format_datetime(
-            obj.temporary_contraindication_end_date
-        )
+        _SE(el, 'temporaryContraindicationEndDate').text = _values.format_datetime(obj.temporary_contraindication_end_date)
     if obj.revocation_reason is not None:
-        _SE(el, "revocationReason").text = obj.revocation_reason
+        _SE(el, 'revocationReason').text = obj.revocation_reason
     if obj.certificate is not None:
-        _values.set_base64(_SE(el, "certificate"), obj.certificate)
+        _values.set_base64(_SE(el, 'certificate'), obj.certificate)
     if obj.printable_certificate is not None:
-        _values.set_base64(_SE(el, "printableCertificate"), obj.printable_certificate)
+        _values.set_base64(_SE(el, 'printableCertificate'), obj.printable_certificate)
 
 
-_TAGS_FoundMedicalExemption = (
-    "number",
-    "medicalProcedure",
-    "status",
-    "temporaryContraindicationEndDate",
-    "revocationReason",
-    "certificate",
-    "printableCertificate",
-)
+_TAGS_FoundMedicalExemption = ('number', 'medicalProcedure', 'status', 'temporaryContraindicationEndDate', 'revocationReason', 'certificate', 'printableCertificate', )
 
 
 def read_MedicalExemptionSearchRequest(el: _Element) -> models.MedicalExemptionSearchRequest:
@@ -356,19 +339,19 @@ def read_MedicalExemptionSearchRequest(el: _Element) -> models.MedicalExemptionS
     f_citizenship_code: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "number":
+        if tag == 'number':
             if f_number is not None:
                 raise _repeated(child)
             f_number = _text(child)
-        elif tag == "iin":
+        elif tag == 'iin':
             if f_iin is not None:
                 raise _repeated(child)
             f_iin = _text(child)
-        elif tag == "passportNumber":
+        elif tag == 'passportNumber':
             if f_passport_number is not None:
                 raise _repeated(child)
             f_passport_number = _text(child)
-        elif tag == "citizenshipCode":
+        elif tag == 'citizenshipCode':
             if f_citizenship_code is not None:
                 raise _repeated(child)
             f_citizenship_code = _text(child)
@@ -382,26 +365,19 @@ def read_MedicalExemptionSearchRequest(el: _Element) -> models.MedicalExemptionS
     )
 
 
-def write_MedicalExemptionSearchRequest(
-    obj: models.MedicalExemptionSearchRequest, el: _Element
-) -> None:
+def write_MedicalExemptionSearchRequest(obj: models.MedicalExemptionSearchRequest, el: _Element) -> None:
     """Fill `el` with the content of a `MedicalExemptionSearchRequest`."""
     if obj.number is not None:
-        _SE(el, "number").text = obj.number
+        _SE(el, 'number').text = obj.number
     if obj.iin is not None:
-        _SE(el, "iin").text = obj.iin
+        _SE(el, 'iin').text = obj.iin
     if obj.passport_number is not None:
-        _SE(el, "passportNumber").text = obj.passport_number
+        _SE(el, 'passportNumber').text = obj.passport_number
     if obj.citizenship_code is not None:
-        _SE(el, "citizenshipCode").text = obj.citizenship_code
+        _SE(el, 'citizenshipCode').text = obj.citizenship_code
 
 
-_TAGS_MedicalExemptionSearchRequest = (
-    "number",
-    "iin",
-    "passportNumber",
-    "citizenshipCode",
-)
+_TAGS_MedicalExemptionSearchRequest = ('number', 'iin', 'passportNumber', 'citizenshipCode', )
 
 
 def read_MedicalExemptionSearchResponse(el: _Element) -> models.MedicalExemptionSearchResponse:
@@ -410,37 +386,32 @@ def read_MedicalExemptionSearchResponse(el: _Element) -> models.MedicalExemption
     f_medical_exemption_list: list[models.FoundMedicalExemption] = []
     for child in el:
         tag = child.tag
-        if tag == "status":
+        if tag == 'status':
             if f_status is not None:
                 raise _repeated(child)
             f_status = read_Status(child)
-        elif tag == "medicalExemptionList":
+        elif tag == 'medicalExemptionList':
             f_medical_exemption_list.append(read_FoundMedicalExemption(child))
         else:
             raise _unexpected(child, _TAGS_MedicalExemptionSearchResponse)
     if f_status is None:
-        raise _missing(el, "status")
+        raise _missing(el, 'status')
     return models.MedicalExemptionSearchResponse(
         status=f_status,
         medical_exemption_list=f_medical_exemption_list,
     )
 
 
-def write_MedicalExemptionSearchResponse(
-    obj: models.MedicalExemptionSearchResponse, el: _Element
-) -> None:
+def write_MedicalExemptionSearchResponse(obj: models.MedicalExemptionSearchResponse, el: _Element) -> None:
     """Fill `el` with the content of a `MedicalExemptionSearchResponse`."""
     if obj.status is None:
-        raise _absent(obj, "status")
-    write_Status(obj.status, _SE(el, "status"))
+        raise _absent(obj, 'status')
+    write_Status(obj.status, _SE(el, 'status'))
     for item in obj.medical_exemption_list:
-        write_FoundMedicalExemption(item, _SE(el, "medicalExemptionList"))
+        write_FoundMedicalExemption(item, _SE(el, 'medicalExemptionList'))
 
 
-_TAGS_MedicalExemptionSearchResponse = (
-    "status",
-    "medicalExemptionList",
-)
+_TAGS_MedicalExemptionSearchResponse = ('status', 'medicalExemptionList', )
 
 
 def read_MessageData(el: _Element) -> models.MessageData:
@@ -448,7 +419,7 @@ def read_MessageData(el: _Element) -> models.MessageData:
     f_data: object | None = None
     for child in el:
         tag = child.tag
-        if tag == "data":
+        if tag == 'data':
             if f_data is not None:
                 raise _repeated(child)
             f_data = read_any(child)
@@ -462,10 +433,10 @@ def read_MessageData(el: _Element) -> models.MessageData:
 def write_MessageData(obj: models.MessageData, el: _Element) -> None:
     """Fill `el` with the content of a `MessageData`."""
     if obj.data is not None:
-        write_any(obj.data, el, "data")
+        write_any(obj.data, el, 'data')
 
 
-_TAGS_MessageData = ("data",)
+_TAGS_MessageData = ('data', )
 
 
 def read_Property(el: _Element) -> models.Property:
@@ -474,20 +445,20 @@ def read_Property(el: _Element) -> models.Property:
     f_value: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "key":
+        if tag == 'key':
             if f_key is not None:
                 raise _repeated(child)
             f_key = _text(child)
-        elif tag == "value":
+        elif tag == 'value':
             if f_value is not None:
                 raise _repeated(child)
             f_value = _text(child)
         else:
             raise _unexpected(child, _TAGS_Property)
     if f_key is None:
-        raise _missing(el, "key")
+        raise _missing(el, 'key')
     if f_value is None:
-        raise _missing(el, "value")
+        raise _missing(el, 'value')
     return models.Property(
         key=f_key,
         value=f_value,
@@ -497,17 +468,14 @@ def read_Property(el: _Element) -> models.Property:
 def write_Property(obj: models.Property, el: _Element) -> None:
     """Fill `el` with the content of a `Property`."""
     if obj.key is None:
-        raise _absent(obj, "key")
-    _SE(el, "key").text = _length(obj.key, 0, 30, "key")
+        raise _absent(obj, 'key')
+    _SE(el, 'key').text = _length(obj.key, 0, 30, 'key')
     if obj.value is None:
-        raise _absent(obj, "value")
-    _SE(el, "value").text = _length(obj.value, 0, 500, "value")
+        raise _absent(obj, 'value')
+    _SE(el, 'value').text = _length(obj.value, 0, 500, 'value')
 
 
-_TAGS_Property = (
-    "key",
-    "value",
-)
+_TAGS_Property = ('key', 'value', )
 
 
 def read_SendMessage(el: _Element) -> models.SendMessage:
@@ -515,14 +483,14 @@ def read_SendMessage(el: _Element) -> models.SendMessage:
     f_request: models.SyncSendMessageRequest | None = None
     for child in el:
         tag = child.tag
-        if tag == "request":
+        if tag == 'request':
             if f_request is not None:
                 raise _repeated(child)
             f_request = read_SyncSendMessageRequest(child)
         else:
             raise _unexpected(child, _TAGS_SendMessage)
     if f_request is None:
-        raise _missing(el, "request")
+        raise _missing(el, 'request')
     return models.SendMessage(
         request=f_request,
     )
@@ -531,16 +499,14 @@ def read_SendMessage(el: _Element) -> models.SendMessage:
 def write_SendMessage(obj: models.SendMessage, el: _Element) -> None:
     """Fill `el` with the content of a `SendMessage`."""
     if obj.request is None:
-        raise _absent(obj, "request")
-    write_SyncSendMessageRequest(obj.request, _SE(el, "request"))
+        raise _absent(obj, 'request')
+    write_SyncSendMessageRequest(obj.request, _SE(el, 'request'))
 
 
-_TAGS_SendMessage = ("request",)
+_TAGS_SendMessage = ('request', )
 
 
-def read_SendMessageFault1SendMessageFault(
-    el: _Element,
-) -> models.SendMessageFault1SendMessageFault:
+def read_SendMessageFault1SendMessageFault(el: _Element) -> models.SendMessageFault1SendMessageFault:
     """Read {http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault into `SendMessageFault1SendMessageFault`."""
     f_error_code: str | None = None
     f_error_message: str | None = None
@@ -550,38 +516,38 @@ def read_SendMessageFault1SendMessageFault(
     f_session_id: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "errorCode":
+        if tag == 'errorCode':
             if f_error_code is not None:
                 raise _repeated(child)
             f_error_code = _text(child)
-        elif tag == "errorMessage":
+        elif tag == 'errorMessage':
             if f_error_message is not None:
                 raise _repeated(child)
             f_error_message = _text(child)
-        elif tag == "errorData":
+        elif tag == 'errorData':
             if f_error_data is not None:
                 raise _repeated(child)
             f_error_data = _text(child)
-        elif tag == "errorDate":
+        elif tag == 'errorDate':
             if f_error_date is not None:
                 raise _repeated(child)
             f_error_date = _value(child, _values.parse_datetime)
-        elif tag == "subError":
+        elif tag == 'subError':
             if f_sub_error is not None:
                 raise _repeated(child)
             f_sub_error = read_ErrorInfo(child)
-        elif tag == "sessionId":
+        elif tag == 'sessionId':
             if f_session_id is not None:
                 raise _repeated(child)
             f_session_id = _text(child)
         else:
             raise _unexpected(child, _TAGS_SendMessageFault1SendMessageFault)
     if f_error_code is None:
-        raise _missing(el, "errorCode")
+        raise _missing(el, 'errorCode')
     if f_error_message is None:
-        raise _missing(el, "errorMessage")
+        raise _missing(el, 'errorMessage')
     if f_error_date is None:
-        raise _missing(el, "errorDate")
+        raise _missing(el, 'errorDate')
     return models.SendMessageFault1SendMessageFault(
         error_code=f_error_code,
         error_message=f_error_message,
@@ -592,35 +558,26 @@ def read_SendMessageFault1SendMessageFault(
     )
 
 
-def write_SendMessageFault1SendMessageFault(
-    obj: models.SendMessageFault1SendMessageFault, el: _Element
-) -> None:
+def write_SendMessageFault1SendMessageFault(obj: models.SendMessageFault1SendMessageFault, el: _Element) -> None:
     """Fill `el` with the content of a `SendMessageFault1SendMessageFault`."""
     if obj.error_code is None:
-        raise _absent(obj, "error_code")
-    _SE(el, "errorCode").text = obj.error_code
+        raise _absent(obj, 'error_code')
+    _SE(el, 'errorCode').text = obj.error_code
     if obj.error_message is None:
-        raise _absent(obj, "error_message")
-    _SE(el, "errorMessage").text = obj.error_message
+        raise _absent(obj, 'error_message')
+    _SE(el, 'errorMessage').text = obj.error_message
     if obj.error_data is not None:
-        _SE(el, "errorData").text = obj.error_data
+        _SE(el, 'errorData').text = obj.error_data
     if obj.error_date is None:
-        raise _absent(obj, "error_date")
-    _SE(el, "errorDate").text = _values.format_datetime(obj.error_date)
+        raise _absent(obj, 'error_date')
+    _SE(el, 'errorDate').text = _values.format_datetime(obj.error_date)
     if obj.sub_error is not None:
-        write_ErrorInfo(obj.sub_error, _SE(el, "subError"))
+        write_ErrorInfo(obj.sub_error, _SE(el, 'subError'))
     if obj.session_id is not None:
-        _SE(el, "sessionId").text = obj.session_id
+        _SE(el, 'sessionId').text = obj.session_id
 
 
-_TAGS_SendMessageFault1SendMessageFault = (
-    "errorCode",
-    "errorMessage",
-    "errorData",
-    "errorDate",
-    "subError",
-    "sessionId",
-)
+_TAGS_SendMessageFault1SendMessageFault = ('errorCode', 'errorMessage', 'errorData', 'errorDate', 'subError', 'sessionId', )
 
 
 def read_SendMessageResponse(el: _Element) -> models.SendMessageResponse:
@@ -628,14 +585,14 @@ def read_SendMessageResponse(el: _Element) -> models.SendMessageResponse:
     f_response: models.SyncSendMessageResponse | None = None
     for child in el:
         tag = child.tag
-        if tag == "response":
+        if tag == 'response':
             if f_response is not None:
                 raise _repeated(child)
             f_response = read_SyncSendMessageResponse(child)
         else:
             raise _unexpected(child, _TAGS_SendMessageResponse)
     if f_response is None:
-        raise _missing(el, "response")
+        raise _missing(el, 'response')
     return models.SendMessageResponse(
         response=f_response,
     )
@@ -644,11 +601,11 @@ def read_SendMessageResponse(el: _Element) -> models.SendMessageResponse:
 def write_SendMessageResponse(obj: models.SendMessageResponse, el: _Element) -> None:
     """Fill `el` with the content of a `SendMessageResponse`."""
     if obj.response is None:
-        raise _absent(obj, "response")
-    write_SyncSendMessageResponse(obj.response, _SE(el, "response"))
+        raise _absent(obj, 'response')
+    write_SyncSendMessageResponse(obj.response, _SE(el, 'response'))
 
 
-_TAGS_SendMessageResponse = ("response",)
+_TAGS_SendMessageResponse = ('response', )
 
 
 def read_SenderInfo(el: _Element) -> models.SenderInfo:
@@ -657,18 +614,18 @@ def read_SenderInfo(el: _Element) -> models.SenderInfo:
     f_password: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "senderId":
+        if tag == 'senderId':
             if f_sender_id is not None:
                 raise _repeated(child)
             f_sender_id = _text(child)
-        elif tag == "password":
+        elif tag == 'password':
             if f_password is not None:
                 raise _repeated(child)
             f_password = _text(child)
         else:
             raise _unexpected(child, _TAGS_SenderInfo)
     if f_sender_id is None:
-        raise _missing(el, "senderId")
+        raise _missing(el, 'senderId')
     return models.SenderInfo(
         sender_id=f_sender_id,
         password=f_password,
@@ -678,16 +635,13 @@ def read_SenderInfo(el: _Element) -> models.SenderInfo:
 def write_SenderInfo(obj: models.SenderInfo, el: _Element) -> None:
     """Fill `el` with the content of a `SenderInfo`."""
     if obj.sender_id is None:
-        raise _absent(obj, "sender_id")
-    _SE(el, "senderId").text = obj.sender_id
+        raise _absent(obj, 'sender_id')
+    _SE(el, 'senderId').text = obj.sender_id
     if obj.password is not None:
-        _SE(el, "password").text = obj.password
+        _SE(el, 'password').text = obj.password
 
 
-_TAGS_SenderInfo = (
-    "senderId",
-    "password",
-)
+_TAGS_SenderInfo = ('senderId', 'password', )
 
 
 def read_Status(el: _Element) -> models.Status:
@@ -696,20 +650,20 @@ def read_Status(el: _Element) -> models.Status:
     f_message: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "code":
+        if tag == 'code':
             if f_code is not None:
                 raise _repeated(child)
             f_code = _text(child)
-        elif tag == "message":
+        elif tag == 'message':
             if f_message is not None:
                 raise _repeated(child)
             f_message = _text(child)
         else:
             raise _unexpected(child, _TAGS_Status)
     if f_code is None:
-        raise _missing(el, "code")
+        raise _missing(el, 'code')
     if f_message is None:
-        raise _missing(el, "message")
+        raise _missing(el, 'message')
     return models.Status(
         code=f_code,
         message=f_message,
@@ -719,17 +673,14 @@ def read_Status(el: _Element) -> models.Status:
 def write_Status(obj: models.Status, el: _Element) -> None:
     """Fill `el` with the content of a `Status`."""
     if obj.code is None:
-        raise _absent(obj, "code")
-    _SE(el, "code").text = obj.code
+        raise _absent(obj, 'code')
+    _SE(el, 'code').text = obj.code
     if obj.message is None:
-        raise _absent(obj, "message")
-    _SE(el, "message").text = obj.message
+        raise _absent(obj, 'message')
+    _SE(el, 'message').text = obj.message
 
 
-_TAGS_Status = (
-    "code",
-    "message",
-)
+_TAGS_Status = ('code', 'message', )
 
 
 def read_StatusInfo(el: _Element) -> models.StatusInfo:
@@ -738,20 +689,20 @@ def read_StatusInfo(el: _Element) -> models.StatusInfo:
     f_message: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "code":
+        if tag == 'code':
             if f_code is not None:
                 raise _repeated(child)
             f_code = _text(child)
-        elif tag == "message":
+        elif tag == 'message':
             if f_message is not None:
                 raise _repeated(child)
             f_message = _text(child)
         else:
             raise _unexpected(child, _TAGS_StatusInfo)
     if f_code is None:
-        raise _missing(el, "code")
+        raise _missing(el, 'code')
     if f_message is None:
-        raise _missing(el, "message")
+        raise _missing(el, 'message')
     return models.StatusInfo(
         code=f_code,
         message=f_message,
@@ -761,17 +712,14 @@ def read_StatusInfo(el: _Element) -> models.StatusInfo:
 def write_StatusInfo(obj: models.StatusInfo, el: _Element) -> None:
     """Fill `el` with the content of a `StatusInfo`."""
     if obj.code is None:
-        raise _absent(obj, "code")
-    _SE(el, "code").text = obj.code
+        raise _absent(obj, 'code')
+    _SE(el, 'code').text = obj.code
     if obj.message is None:
-        raise _absent(obj, "message")
-    _SE(el, "message").text = _length(obj.message, 0, 250, "message")
+        raise _absent(obj, 'message')
+    _SE(el, 'message').text = _length(obj.message, 0, 250, 'message')
 
 
-_TAGS_StatusInfo = (
-    "code",
-    "message",
-)
+_TAGS_StatusInfo = ('code', 'message', )
 
 
 def read_SyncMessageInfo(el: _Element) -> models.SyncMessageInfo:
@@ -786,46 +734,46 @@ def read_SyncMessageInfo(el: _Element) -> models.SyncMessageInfo:
     f_session_id: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "messageId":
+        if tag == 'messageId':
             if f_message_id is not None:
                 raise _repeated(child)
             f_message_id = _text(child)
-        elif tag == "correlationId":
+        elif tag == 'correlationId':
             if f_correlation_id is not None:
                 raise _repeated(child)
             f_correlation_id = _text(child)
-        elif tag == "serviceId":
+        elif tag == 'serviceId':
             if f_service_id is not None:
                 raise _repeated(child)
             f_service_id = _text(child)
-        elif tag == "messageDate":
+        elif tag == 'messageDate':
             if f_message_date is not None:
                 raise _repeated(child)
             f_message_date = _value(child, _values.parse_datetime)
-        elif tag == "routeId":
+        elif tag == 'routeId':
             if f_route_id is not None:
                 raise _repeated(child)
             f_route_id = _text(child)
-        elif tag == "sender":
+        elif tag == 'sender':
             if f_sender is not None:
                 raise _repeated(child)
             f_sender = read_SenderInfo(child)
-        elif tag == "properties":
+        elif tag == 'properties':
             f_properties.append(read_Property(child))
-        elif tag == "sessionId":
+        elif tag == 'sessionId':
             if f_session_id is not None:
                 raise _repeated(child)
             f_session_id = _text(child)
         else:
             raise _unexpected(child, _TAGS_SyncMessageInfo)
     if f_message_id is None:
-        raise _missing(el, "messageId")
+        raise _missing(el, 'messageId')
     if f_service_id is None:
-        raise _missing(el, "serviceId")
+        raise _missing(el, 'serviceId')
     if f_message_date is None:
-        raise _missing(el, "messageDate")
+        raise _missing(el, 'messageDate')
     if f_sender is None:
-        raise _missing(el, "sender")
+        raise _missing(el, 'sender')
     return models.SyncMessageInfo(
         message_id=f_message_id,
         correlation_id=f_correlation_id,
@@ -841,37 +789,28 @@ def read_SyncMessageInfo(el: _Element) -> models.SyncMessageInfo:
 def write_SyncMessageInfo(obj: models.SyncMessageInfo, el: _Element) -> None:
     """Fill `el` with the content of a `SyncMessageInfo`."""
     if obj.message_id is None:
-        raise _absent(obj, "message_id")
-    _SE(el, "messageId").text = obj.message_id
+        raise _absent(obj, 'message_id')
+    _SE(el, 'messageId').text = obj.message_id
     if obj.correlation_id is not None:
-        _SE(el, "correlationId").text = obj.correlation_id
+        _SE(el, 'correlationId').text = obj.correlation_id
     if obj.service_id is None:
-        raise _absent(obj, "service_id")
-    _SE(el, "serviceId").text = obj.service_id
+        raise _absent(obj, 'service_id')
+    _SE(el, 'serviceId').text = obj.service_id
     if obj.message_date is None:
-        raise _absent(obj, "message_date")
-    _SE(el, "messageDate").text = _values.format_datetime(obj.message_date)
+        raise _absent(obj, 'message_date')
+    _SE(el, 'messageDate').text = _values.format_datetime(obj.message_date)
     if obj.route_id is not None:
-        _SE(el, "routeId").text = obj.route_id
+        _SE(el, 'routeId').text = obj.route_id
     if obj.sender is None:
-        raise _absent(obj, "sender")
-    write_SenderInfo(obj.sender, _SE(el, "sender"))
+        raise _absent(obj, 'sender')
+    write_SenderInfo(obj.sender, _SE(el, 'sender'))
     for item in obj.properties:
-        write_Property(item, _SE(el, "properties"))
+        write_Property(item, _SE(el, 'properties'))
     if obj.session_id is not None:
-        _SE(el, "sessionId").text = obj.session_id
+        _SE(el, 'sessionId').text = obj.session_id
 
 
-_TAGS_SyncMessageInfo = (
-    "messageId",
-    "correlationId",
-    "serviceId",
-    "messageDate",
-    "routeId",
-    "sender",
-    "properties",
-    "sessionId",
-)
+_TAGS_SyncMessageInfo = ('messageId', 'correlationId', 'serviceId', 'messageDate', 'routeId', 'sender', 'properties', 'sessionId', )
 
 
 def read_SyncMessageInfoResponse(el: _Element) -> models.SyncMessageInfoResponse:
@@ -883,34 +822,34 @@ def read_SyncMessageInfoResponse(el: _Element) -> models.SyncMessageInfoResponse
     f_session_id: str | None = None
     for child in el:
         tag = child.tag
-        if tag == "messageId":
+        if tag == 'messageId':
             if f_message_id is not None:
                 raise _repeated(child)
             f_message_id = _text(child)
-        elif tag == "correlationId":
+        elif tag == 'correlationId':
             if f_correlation_id is not None:
                 raise _repeated(child)
             f_correlation_id = _text(child)
-        elif tag == "responseDate":
+        elif tag == 'responseDate':
             if f_response_date is not None:
                 raise _repeated(child)
             f_response_date = _value(child, _values.parse_datetime)
-        elif tag == "status":
+        elif tag == 'status':
             if f_status is not None:
                 raise _repeated(child)
             f_status = read_StatusInfo(child)
-        elif tag == "sessionId":
+        elif tag == 'sessionId':
             if f_session_id is not None:
                 raise _repeated(child)
             f_session_id = _text(child)
         else:
             raise _unexpected(child, _TAGS_SyncMessageInfoResponse)
     if f_message_id is None:
-        raise _missing(el, "messageId")
+        raise _missing(el, 'messageId')
     if f_response_date is None:
-        raise _missing(el, "responseDate")
+        raise _missing(el, 'responseDate')
     if f_status is None:
-        raise _missing(el, "status")
+        raise _missing(el, 'status')
     return models.SyncMessageInfoResponse(
         message_id=f_message_id,
         correlation_id=f_correlation_id,
@@ -923,27 +862,21 @@ def read_SyncMessageInfoResponse(el: _Element) -> models.SyncMessageInfoResponse
 def write_SyncMessageInfoResponse(obj: models.SyncMessageInfoResponse, el: _Element) -> None:
     """Fill `el` with the content of a `SyncMessageInfoResponse`."""
     if obj.message_id is None:
-        raise _absent(obj, "message_id")
-    _SE(el, "messageId").text = obj.message_id
+        raise _absent(obj, 'message_id')
+    _SE(el, 'messageId').text = obj.message_id
     if obj.correlation_id is not None:
-        _SE(el, "correlationId").text = obj.correlation_id
+        _SE(el, 'correlationId').text = obj.correlation_id
     if obj.response_date is None:
-        raise _absent(obj, "response_date")
-    _SE(el, "responseDate").text = _values.format_datetime(obj.response_date)
+        raise _absent(obj, 'response_date')
+    _SE(el, 'responseDate').text = _values.format_datetime(obj.response_date)
     if obj.status is None:
-        raise _absent(obj, "status")
-    write_StatusInfo(obj.status, _SE(el, "status"))
+        raise _absent(obj, 'status')
+    write_StatusInfo(obj.status, _SE(el, 'status'))
     if obj.session_id is not None:
-        _SE(el, "sessionId").text = obj.session_id
+        _SE(el, 'sessionId').text = obj.session_id
 
 
-_TAGS_SyncMessageInfoResponse = (
-    "messageId",
-    "correlationId",
-    "responseDate",
-    "status",
-    "sessionId",
-)
+_TAGS_SyncMessageInfoResponse = ('messageId', 'correlationId', 'responseDate', 'status', 'sessionId', )
 
 
 def read_SyncSendMessageRequest(el: _Element) -> models.SyncSendMessageRequest:
@@ -952,20 +885,20 @@ def read_SyncSendMessageRequest(el: _Element) -> models.SyncSendMessageRequest:
     f_request_data: models.MessageData | None = None
     for child in el:
         tag = child.tag
-        if tag == "requestInfo":
+        if tag == 'requestInfo':
             if f_request_info is not None:
                 raise _repeated(child)
             f_request_info = read_SyncMessageInfo(child)
-        elif tag == "requestData":
+        elif tag == 'requestData':
             if f_request_data is not None:
                 raise _repeated(child)
             f_request_data = read_MessageData(child)
         else:
             raise _unexpected(child, _TAGS_SyncSendMessageRequest)
     if f_request_info is None:
-        raise _missing(el, "requestInfo")
+        raise _missing(el, 'requestInfo')
     if f_request_data is None:
-        raise _missing(el, "requestData")
+        raise _missing(el, 'requestData')
     return models.SyncSendMessageRequest(
         request_info=f_request_info,
         request_data=f_request_data,
@@ -975,17 +908,14 @@ def read_SyncSendMessageRequest(el: _Element) -> models.SyncSendMessageRequest:
 def write_SyncSendMessageRequest(obj: models.SyncSendMessageRequest, el: _Element) -> None:
     """Fill `el` with the content of a `SyncSendMessageRequest`."""
     if obj.request_info is None:
-        raise _absent(obj, "request_info")
-    write_SyncMessageInfo(obj.request_info, _SE(el, "requestInfo"))
+        raise _absent(obj, 'request_info')
+    write_SyncMessageInfo(obj.request_info, _SE(el, 'requestInfo'))
     if obj.request_data is None:
-        raise _absent(obj, "request_data")
-    write_MessageData(obj.request_data, _SE(el, "requestData"))
+        raise _absent(obj, 'request_data')
+    write_MessageData(obj.request_data, _SE(el, 'requestData'))
 
 
-_TAGS_SyncSendMessageRequest = (
-    "requestInfo",
-    "requestData",
-)
+_TAGS_SyncSendMessageRequest = ('requestInfo', 'requestData', )
 
 
 def read_SyncSendMessageResponse(el: _Element) -> models.SyncSendMessageResponse:
@@ -994,20 +924,20 @@ def read_SyncSendMessageResponse(el: _Element) -> models.SyncSendMessageResponse
     f_response_data: models.MessageData | None = None
     for child in el:
         tag = child.tag
-        if tag == "responseInfo":
+        if tag == 'responseInfo':
             if f_response_info is not None:
                 raise _repeated(child)
             f_response_info = read_SyncMessageInfoResponse(child)
-        elif tag == "responseData":
+        elif tag == 'responseData':
             if f_response_data is not None:
                 raise _repeated(child)
             f_response_data = read_MessageData(child)
         else:
             raise _unexpected(child, _TAGS_SyncSendMessageResponse)
     if f_response_info is None:
-        raise _missing(el, "responseInfo")
+        raise _missing(el, 'responseInfo')
     if f_response_data is None:
-        raise _missing(el, "responseData")
+        raise _missing(el, 'responseData')
     return models.SyncSendMessageResponse(
         response_info=f_response_info,
         response_data=f_response_data,
@@ -1017,80 +947,49 @@ def read_SyncSendMessageResponse(el: _Element) -> models.SyncSendMessageResponse
 def write_SyncSendMessageResponse(obj: models.SyncSendMessageResponse, el: _Element) -> None:
     """Fill `el` with the content of a `SyncSendMessageResponse`."""
     if obj.response_info is None:
-        raise _absent(obj, "response_info")
-    write_SyncMessageInfoResponse(obj.response_info, _SE(el, "responseInfo"))
+        raise _absent(obj, 'response_info')
+    write_SyncMessageInfoResponse(obj.response_info, _SE(el, 'responseInfo'))
     if obj.response_data is None:
-        raise _absent(obj, "response_data")
-    write_MessageData(obj.response_data, _SE(el, "responseData"))
+        raise _absent(obj, 'response_data')
+    write_MessageData(obj.response_data, _SE(el, 'responseData'))
 
 
-_TAGS_SyncSendMessageResponse = (
-    "responseInfo",
-    "responseData",
-)
+_TAGS_SyncSendMessageResponse = ('responseInfo', 'responseData', )
 
 
 # Payloads carried under xsi:type: every named complex type of the schemas.
 PAYLOAD_READERS: dict[str, Callable[[_Element], Any]] = {
-    "{http://ehealth.kz/integration/sync}Dictionary": read_Dictionary,
-    "{http://bip.bee.kz/common/v10/Types}ErrorInfo": read_ErrorInfo,
-    "{http://ehealth.kz/integration/sync}FoundMedicalExemption": read_FoundMedicalExemption,
-    "{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest": read_MedicalExemptionSearchRequest,
-    "{http://ehealth.kz/integration/sync}MedicalExemptionSearchResponse": read_MedicalExemptionSearchResponse,
-    "{http://bip.bee.kz/common/v10/Types}MessageData": read_MessageData,
-    "{http://bip.bee.kz/common/v10/Types}Property": read_Property,
-    "{http://bip.bee.kz/common/v10/Types}SenderInfo": read_SenderInfo,
-    "{http://ehealth.kz/integration/sync}Status": read_Status,
-    "{http://bip.bee.kz/common/v10/Types}StatusInfo": read_StatusInfo,
-    "{http://bip.bee.kz/SyncChannel/v10/Types/Request}SyncMessageInfo": read_SyncMessageInfo,
-    "{http://bip.bee.kz/SyncChannel/v10/Types/Response}SyncMessageInfoResponse": read_SyncMessageInfoResponse,
-    "{http://bip.bee.kz/SyncChannel/v10/Types/Request}SyncSendMessageRequest": read_SyncSendMessageRequest,
-    "{http://bip.bee.kz/SyncChannel/v10/Types/Response}SyncSendMessageResponse": read_SyncSendMessageResponse,
+    '{http://ehealth.kz/integration/sync}Dictionary': read_Dictionary,
+    '{http://bip.bee.kz/common/v10/Types}ErrorInfo': read_ErrorInfo,
+    '{http://ehealth.kz/integration/sync}FoundMedicalExemption': read_FoundMedicalExemption,
+    '{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest': read_MedicalExemptionSearchRequest,
+    '{http://ehealth.kz/integration/sync}MedicalExemptionSearchResponse': read_MedicalExemptionSearchResponse,
+    '{http://bip.bee.kz/common/v10/Types}MessageData': read_MessageData,
+    '{http://bip.bee.kz/common/v10/Types}Property': read_Property,
+    '{http://bip.bee.kz/common/v10/Types}SenderInfo': read_SenderInfo,
+    '{http://ehealth.kz/integration/sync}Status': read_Status,
+    '{http://bip.bee.kz/common/v10/Types}StatusInfo': read_StatusInfo,
+    '{http://bip.bee.kz/SyncChannel/v10/Types/Request}SyncMessageInfo': read_SyncMessageInfo,
+    '{http://bip.bee.kz/SyncChannel/v10/Types/Response}SyncMessageInfoResponse': read_SyncMessageInfoResponse,
+    '{http://bip.bee.kz/SyncChannel/v10/Types/Request}SyncSendMessageRequest': read_SyncSendMessageRequest,
+    '{http://bip.bee.kz/SyncChannel/v10/Types/Response}SyncSendMessageResponse': read_SyncSendMessageResponse,
 }
 
 _PAYLOAD_WRITERS: dict[type, tuple[str, str, Callable[[Any, _Element], None]]] = {
-    models.Dictionary: ("http://ehealth.kz/integration/sync", "Dictionary", write_Dictionary),
-    models.ErrorInfo: ("http://bip.bee.kz/common/v10/Types", "ErrorInfo", write_ErrorInfo),
-    models.FoundMedicalExemption: (
-        "http://ehealth.kz/integration/sync",
-        "FoundMedicalExemption",
-        write_FoundMedicalExemption,
-    ),
-    models.MedicalExemptionSearchRequest: (
-        "http://ehealth.kz/integration/sync",
-        "MedicalExemptionSearchRequest",
-        write_MedicalExemptionSearchRequest,
-    ),
-    models.MedicalExemptionSearchResponse: (
-        "http://ehealth.kz/integration/sync",
-        "MedicalExemptionSearchResponse",
-        write_MedicalExemptionSearchResponse,
-    ),
-    models.MessageData: ("http://bip.bee.kz/common/v10/Types", "MessageData", write_MessageData),
-    models.Property: ("http://bip.bee.kz/common/v10/Types", "Property", write_Property),
-    models.SenderInfo: ("http://bip.bee.kz/common/v10/Types", "SenderInfo", write_SenderInfo),
-    models.Status: ("http://ehealth.kz/integration/sync", "Status", write_Status),
-    models.StatusInfo: ("http://bip.bee.kz/common/v10/Types", "StatusInfo", write_StatusInfo),
-    models.SyncMessageInfo: (
-        "http://bip.bee.kz/SyncChannel/v10/Types/Request",
-        "SyncMessageInfo",
-        write_SyncMessageInfo,
-    ),
-    models.SyncMessageInfoResponse: (
-        "http://bip.bee.kz/SyncChannel/v10/Types/Response",
-        "SyncMessageInfoResponse",
-        write_SyncMessageInfoResponse,
-    ),
-    models.SyncSendMessageRequest: (
-        "http://bip.bee.kz/SyncChannel/v10/Types/Request",
-        "SyncSendMessageRequest",
-        write_SyncSendMessageRequest,
-    ),
-    models.SyncSendMessageResponse: (
-        "http://bip.bee.kz/SyncChannel/v10/Types/Response",
-        "SyncSendMessageResponse",
-        write_SyncSendMessageResponse,
-    ),
+    models.Dictionary: ('http://ehealth.kz/integration/sync', 'Dictionary', write_Dictionary),
+    models.ErrorInfo: ('http://bip.bee.kz/common/v10/Types', 'ErrorInfo', write_ErrorInfo),
+    models.FoundMedicalExemption: ('http://ehealth.kz/integration/sync', 'FoundMedicalExemption', write_FoundMedicalExemption),
+    models.MedicalExemptionSearchRequest: ('http://ehealth.kz/integration/sync', 'MedicalExemptionSearchRequest', write_MedicalExemptionSearchRequest),
+    models.MedicalExemptionSearchResponse: ('http://ehealth.kz/integration/sync', 'MedicalExemptionSearchResponse', write_MedicalExemptionSearchResponse),
+    models.MessageData: ('http://bip.bee.kz/common/v10/Types', 'MessageData', write_MessageData),
+    models.Property: ('http://bip.bee.kz/common/v10/Types', 'Property', write_Property),
+    models.SenderInfo: ('http://bip.bee.kz/common/v10/Types', 'SenderInfo', write_SenderInfo),
+    models.Status: ('http://ehealth.kz/integration/sync', 'Status', write_Status),
+    models.StatusInfo: ('http://bip.bee.kz/common/v10/Types', 'StatusInfo', write_StatusInfo),
+    models.SyncMessageInfo: ('http://bip.bee.kz/SyncChannel/v10/Types/Request', 'SyncMessageInfo', write_SyncMessageInfo),
+    models.SyncMessageInfoResponse: ('http://bip.bee.kz/SyncChannel/v10/Types/Response', 'SyncMessageInfoResponse', write_SyncMessageInfoResponse),
+    models.SyncSendMessageRequest: ('http://bip.bee.kz/SyncChannel/v10/Types/Request', 'SyncSendMessageRequest', write_SyncSendMessageRequest),
+    models.SyncSendMessageResponse: ('http://bip.bee.kz/SyncChannel/v10/Types/Response', 'SyncSendMessageResponse', write_SyncSendMessageResponse),
 }
 _LOCAL_NAMES = [name.rpartition("}")[2] for name in PAYLOAD_READERS]
 _BY_LOCAL_NAME = {
@@ -1099,10 +998,10 @@ _BY_LOCAL_NAME = {
     if _LOCAL_NAMES.count(name.rpartition("}")[2]) == 1
 }
 _PREFIXES = {
-    "http://bip.bee.kz/SyncChannel/v10/Types/Request": "ns4",
-    "http://bip.bee.kz/SyncChannel/v10/Types/Response": "ns5",
-    "http://bip.bee.kz/common/v10/Types": "ns6",
-    "http://ehealth.kz/integration/sync": "ns7",
+    'http://bip.bee.kz/SyncChannel/v10/Types/Request': "ns4",
+    'http://bip.bee.kz/SyncChannel/v10/Types/Response': "ns5",
+    'http://bip.bee.kz/common/v10/Types': "ns6",
+    'http://ehealth.kz/integration/sync': "ns7",
 }
 
 
@@ -1112,7 +1011,7 @@ class UntypedPayloadError(UnknownPayloadTypeError):
 
 # serviceId -> the qname of its request type, for a payload sent without xsi:type.
 REQUEST_TYPES: dict[str, str] = {
-    "EHEALTH_MEDICAL_EXEMPTION_SEARCH": "{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest",
+    'EHEALTH_MEDICAL_EXEMPTION_SEARCH': '{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest',
 }
 _IMPLIED: ContextVar[str | None] = ContextVar("medexempt_implied_payload", default=None)
 
@@ -1142,9 +1041,7 @@ def read_any(el: _Element) -> object | None:
     prefix, _, local = declared.strip().rpartition(":")
     ns = el.nsmap.get(prefix or None)
     if prefix and ns is None:
-        raise UnknownPayloadTypeError(
-            f"xsi:type {declared!r} uses an undeclared prefix", path_of(el)
-        )
+        raise UnknownPayloadTypeError(f"xsi:type {declared!r} uses an undeclared prefix", path_of(el))
     if ns == _XS:
         return _builtin(el, clark(ns, local))
     reader = PAYLOAD_READERS.get(clark(ns, local) if ns else local)

@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """SOAP 1.1 and 1.2 envelopes of the SyncChannel `SendMessage` operation: read and write, typed.
 
 `read_request`, `read_response` and `read_message` take the bytes of an envelope (the version is
@@ -50,10 +54,10 @@ __all__ = [
     "write_envelope",
 ]
 
-SEND_MESSAGE = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessage"
-SEND_MESSAGE_RESPONSE = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageResponse"
-FAULT_DETAIL = "{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault"
-_GATEWAY_NS = "http://bip.bee.kz/SyncChannel/v10/Types"
+SEND_MESSAGE = '{http://bip.bee.kz/SyncChannel/v10/Types}SendMessage'
+SEND_MESSAGE_RESPONSE = '{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageResponse'
+FAULT_DETAIL = '{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault'
+_GATEWAY_NS = 'http://bip.bee.kz/SyncChannel/v10/Types'
 _SERVICE_ID = "request/requestInfo/serviceId"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Declared once on the Envelope; payload namespaces are declared where xsi:type uses them.
@@ -252,9 +256,7 @@ def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Eleme
         elif child.tag == body_tag and body is None:
             body = child
         else:
-            error = MessageError(
-                "an Envelope holds at most one Header, then exactly one Body", path_of(child)
-            )
+            error = MessageError("an Envelope holds at most one Header, then exactly one Body", path_of(child))
             raise _known(error, version)
     if body is None:
         raise _known(MessageError("the Envelope has no Body", path_of(root)), version)
@@ -389,9 +391,7 @@ def _write_fault(fault: SoapFault, version: SoapVersion, body: _Element) -> None
 
 def _check_subcode(subcode: str) -> None:
     # A SOAP 1.1 dotted suffix or a {namespace}name, whichever the subcode is, must write a QName.
-    namespace, _, local = (
-        subcode[1:].partition("}") if subcode.startswith("{") else ("-", "", subcode)
-    )
+    namespace, _, local = subcode[1:].partition("}") if subcode.startswith("{") else ("-", "", subcode)
     if not namespace or not all(part.isidentifier() for part in local.replace("-", "_").split(".")):
         raise SerializationError(f"fault subcode {subcode!r} cannot be written as a QName")
 

@@ -8,13 +8,15 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """The dataclasses of every type and element of the schemas, as xsdata generates them."""
 
 from __future__ import annotations
-
 from dataclasses import dataclass, field
-
-from xsdata.models.datatype import XmlDateTime
+from xsdata.models.datatype import XmlDate, XmlDateTime
 
 
 @dataclass(kw_only=True)
@@ -22,7 +24,6 @@ class ErrorInfo:
     """
     Details of a gateway fault; subError chains the underlying cause.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/common/v10/Types"
 
@@ -46,7 +47,7 @@ class ErrorInfo:
             "name": "errorData",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     error_date: XmlDateTime = field(
         metadata={
@@ -61,7 +62,7 @@ class ErrorInfo:
             "name": "subError",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     session_id: None | str = field(
         default=None,
@@ -69,16 +70,13 @@ class ErrorInfo:
             "name": "sessionId",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class MessageData:
     """
     The service payload; its type is named by xsi:type on data.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/common/v10/Types"
 
@@ -87,16 +85,13 @@ class MessageData:
         metadata={
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class Property:
     """
     A free key/value pair passed along with the message.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/common/v10/Types"
 
@@ -114,14 +109,11 @@ class Property:
             "max_length": 500,
         }
     )
-
-
 @dataclass(kw_only=True)
 class SenderInfo:
     """
     The calling system as registered on the gateway.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/common/v10/Types"
 
@@ -137,16 +129,13 @@ class SenderInfo:
         metadata={
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class StatusInfo:
     """
     The gateway-level processing status of a response.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/common/v10/Types"
 
@@ -163,8 +152,6 @@ class StatusInfo:
             "max_length": 250,
         }
     )
-
-
 @dataclass(kw_only=True)
 class Dictionary:
     """
@@ -174,7 +161,6 @@ class Dictionary:
     :ivar name_ru: Наименование на русском языке
     :ivar name_kk: Наименование на казахском языке
     """
-
     class Meta:
         target_namespace = "http://ehealth.kz/integration/sync"
 
@@ -198,8 +184,6 @@ class Dictionary:
             "namespace": "",
         }
     )
-
-
 @dataclass(kw_only=True)
 class MedicalExemptionSearchRequest:
     """
@@ -214,7 +198,6 @@ class MedicalExemptionSearchRequest:
     :ivar citizenship_code: Код гражданства (обязательное, если не заполнены номер медотвода
         или ИИН)
     """
-
     class Meta:
         target_namespace = "http://ehealth.kz/integration/sync"
 
@@ -223,14 +206,14 @@ class MedicalExemptionSearchRequest:
         metadata={
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     iin: None | str = field(
         default=None,
         metadata={
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     passport_number: None | str = field(
         default=None,
@@ -238,7 +221,7 @@ class MedicalExemptionSearchRequest:
             "name": "passportNumber",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     citizenship_code: None | str = field(
         default=None,
@@ -246,10 +229,8 @@ class MedicalExemptionSearchRequest:
             "name": "citizenshipCode",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class Status:
     """
@@ -258,7 +239,6 @@ class Status:
     :ivar code: Код статуса: SUCCESS, NOT_FOUND, INVALID_REQUEST
     :ivar message: Текст статуса
     """
-
     class Meta:
         target_namespace = "http://ehealth.kz/integration/sync"
 
@@ -274,8 +254,6 @@ class Status:
             "namespace": "",
         }
     )
-
-
 @dataclass(kw_only=True)
 class SyncMessageInfo:
     """
@@ -290,7 +268,6 @@ class SyncMessageInfo:
     :ivar properties:
     :ivar session_id: A GUID in braces, set by the gateway.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/SyncChannel/v10/Types/Request"
 
@@ -307,7 +284,7 @@ class SyncMessageInfo:
             "name": "correlationId",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     service_id: str = field(
         metadata={
@@ -329,7 +306,7 @@ class SyncMessageInfo:
             "name": "routeId",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     sender: SenderInfo = field(
         metadata={
@@ -342,7 +319,7 @@ class SyncMessageInfo:
         metadata={
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     session_id: None | str = field(
         default=None,
@@ -350,16 +327,13 @@ class SyncMessageInfo:
             "name": "sessionId",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class SyncMessageInfoResponse:
     """
     Identity and status of a response; correlationId is the request's messageId.
     """
-
     class Meta:
         target_namespace = "http://bip.bee.kz/SyncChannel/v10/Types/Response"
 
@@ -376,7 +350,7 @@ class SyncMessageInfoResponse:
             "name": "correlationId",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     response_date: XmlDateTime = field(
         metadata={
@@ -397,17 +371,13 @@ class SyncMessageInfoResponse:
             "name": "sessionId",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class SendMessageFault1SendMessageFault(ErrorInfo):
     class Meta:
         name = "SendMessageFault1_SendMessageFault"
         namespace = "http://bip.bee.kz/SyncChannel/v10/Types"
-
-
 @dataclass(kw_only=True)
 class FoundMedicalExemption:
     """
@@ -422,7 +392,6 @@ class FoundMedicalExemption:
     :ivar certificate: Справка медицинского отвода
     :ivar printable_certificate: Справка медицинского отвода для печати
     """
-
     class Meta:
         target_namespace = "http://ehealth.kz/integration/sync"
 
@@ -451,7 +420,7 @@ class FoundMedicalExemption:
             "name": "temporaryContraindicationEndDate",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     revocation_reason: None | str = field(
         default=None,
@@ -459,7 +428,7 @@ class FoundMedicalExemption:
             "name": "revocationReason",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
     certificate: None | bytes = field(
         default=None,
@@ -467,7 +436,7 @@ class FoundMedicalExemption:
             "type": "Element",
             "namespace": "",
             "format": "base64",
-        },
+        }
     )
     printable_certificate: None | bytes = field(
         default=None,
@@ -476,10 +445,8 @@ class FoundMedicalExemption:
             "type": "Element",
             "namespace": "",
             "format": "base64",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class SyncSendMessageRequest:
     class Meta:
@@ -499,8 +466,6 @@ class SyncSendMessageRequest:
             "namespace": "",
         }
     )
-
-
 @dataclass(kw_only=True)
 class SyncSendMessageResponse:
     class Meta:
@@ -520,8 +485,6 @@ class SyncSendMessageResponse:
             "namespace": "",
         }
     )
-
-
 @dataclass(kw_only=True)
 class MedicalExemptionSearchResponse:
     """
@@ -530,7 +493,6 @@ class MedicalExemptionSearchResponse:
     :ivar status: Статус ответа
     :ivar medical_exemption_list: Краткая информация о найденных медицинских отводах
     """
-
     class Meta:
         target_namespace = "http://ehealth.kz/integration/sync"
 
@@ -546,10 +508,8 @@ class MedicalExemptionSearchResponse:
             "name": "medicalExemptionList",
             "type": "Element",
             "namespace": "",
-        },
+        }
     )
-
-
 @dataclass(kw_only=True)
 class SendMessage:
     class Meta:
@@ -561,8 +521,6 @@ class SendMessage:
             "namespace": "",
         }
     )
-
-
 @dataclass(kw_only=True)
 class SendMessageResponse:
     class Meta:

@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """Sender passwords, stored hashed (scrypt) and checked in constant time.
 
 `hash_password` makes the stored form `scrypt$<n>$<r>$<p>$<salt>$<hash>`; `Senders` checks a
@@ -156,9 +160,7 @@ class SharedFailures:
         self.by_client = _SharedCounts(self, 1)
 
     def _digest(self, key: str) -> bytes:
-        return hashlib.blake2b(
-            key.encode("utf-8", "surrogatepass"), digest_size=16, key=self._secret
-        ).digest()
+        return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16, key=self._secret).digest()
 
     def _locked(self, work: Callable[[], _T]) -> _T:
         import fcntl
@@ -170,9 +172,7 @@ class SharedFailures:
             finally:
                 fcntl.lockf(self._file.fileno(), fcntl.LOCK_UN)
 
-    def _slot(
-        self, table: int, digest: bytes, now: float, window: float, claim: bool
-    ) -> int | None:
+    def _slot(self, table: int, digest: bytes, now: float, window: float, claim: bool) -> int | None:
         """The slot holding `digest`; with `claim`, else a free, stale or the oldest slot near it."""
         start = int.from_bytes(digest[:8], "little") % self.slots
         chosen, chosen_started = None, float("inf")
@@ -254,11 +254,7 @@ class Senders:
         digest = hmac.new(self._key, f"{sender_id}\0{given}".encode(), hashlib.sha256).digest()
         with self._lock:
             remembered = self._verified.get(sender_id)
-        if (
-            stored is not None
-            and remembered is not None
-            and hmac.compare_digest(digest, remembered)
-        ):
+        if stored is not None and remembered is not None and hmac.compare_digest(digest, remembered):
             return Verdict.VALID
         now = time.monotonic()
         with self._lock:
@@ -267,8 +263,7 @@ class Senders:
                 return Verdict.INVALID
             failed = self._by_sender.count(sender_id, now, self.throttle)
             limited = failed >= self.throttle.failures or (
-                bool(client)
-                and self._by_client.count(client, now, self.throttle) >= self.throttle.failures
+                bool(client) and self._by_client.count(client, now, self.throttle) >= self.throttle.failures
             )
             # A burst of a registered sender's first requests queues; a stranger or a sender
             # that has just failed does not hold a thread waiting.

@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """The server side of the gateway's SendMessage: a base class to implement, and its WSGI app.
 
 Subclass `Servicer` in your own module and override one method per service; `make_app(servicer,
@@ -35,7 +39,7 @@ from lxml import etree
 from lxml.etree import _Element
 
 from . import models, wsdl_text
-from .envelope import Envelope, FaultCode, SoapVersion, read_request, write_envelope
+from .envelope import Envelope, FaultCode, SoapFault, SoapVersion, read_request, write_envelope
 from .gateway import ZONE, gateway_fault, request_of, response_message
 from .passwords import Senders, Throttle, Verdict
 from .services import SERVICES, ServiceBinding
@@ -91,9 +95,7 @@ class ServiceFault(Exception):
     `sender=False` is a failure of the service (Receiver/Server).
     """
 
-    def __init__(
-        self, message: str, *, error_code: str = "SERVICE_ERROR", sender: bool = True
-    ) -> None:
+    def __init__(self, message: str, *, error_code: str = "SERVICE_ERROR", sender: bool = True) -> None:
         super().__init__(message)
         self.message = message
         self.error_code = error_code
@@ -121,11 +123,7 @@ class Servicer:
         self, request: models.MedicalExemptionSearchRequest, context: RequestContext
     ) -> models.MedicalExemptionSearchResponse:
         """Answer EHEALTH_MEDICAL_EXEMPTION_SEARCH."""
-        raise ServiceFault(
-            "EHEALTH_MEDICAL_EXEMPTION_SEARCH is not implemented",
-            error_code="NOT_IMPLEMENTED",
-            sender=False,
-        )
+        raise ServiceFault("EHEALTH_MEDICAL_EXEMPTION_SEARCH is not implemented", error_code="NOT_IMPLEMENTED", sender=False)
 
 
 @dataclass(frozen=True)
@@ -208,8 +206,7 @@ def loggable(value: str, limit: int = LOGGED_CHARACTERS) -> str:
     at most `limit` characters, and what was cut said by its length."""
     cut = value[:limit]
     shown = "".join(
-        c if c.isprintable() and unicodedata.category(c) != "Cf" else f"\\u{ord(c):04x}"
-        for c in cut
+        c if c.isprintable() and unicodedata.category(c) != "Cf" else f"\\u{ord(c):04x}" for c in cut
     )
     if len(value) > limit:
         shown += f"…(+{len(value) - limit} characters)"
@@ -240,8 +237,7 @@ class SyncChannelApp:
         self.config = config
         self._senders = None if config.senders is None else Senders(config.senders, config.throttle)
         self._routes: dict[str, tuple[ServiceBinding[Any, Any], _Service]] = {
-            service_id: (binding, getattr(servicer, binding.method))
-            for service_id, binding in SERVICES.items()
+            service_id: (binding, getattr(servicer, binding.method)) for service_id, binding in SERVICES.items()
         }
         self._wsdl = etree.fromstring(wsdl_text().encode("utf-8"))
         self._wsdl_cache: dict[str, bytes] = {}
@@ -249,11 +245,7 @@ class SyncChannelApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started, clock = datetime.now(UTC), time.perf_counter()
         answer = self._answer(environ)
-        headers = [
-            ("Content-Type", answer.content_type),
-            ("Content-Length", str(len(answer.body))),
-            *answer.extra,
-        ]
+        headers = [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body))), *answer.extra]
         start_response(f"{answer.status} {_REASONS.get(answer.status, '')}".strip(), headers)
         if self.config.on_request is not None:
             self._report(answer, started, time.perf_counter() - clock)
@@ -281,34 +273,23 @@ class SyncChannelApp:
         if environ.get("PATH_INFO", "") != self.config.path:
             return _text(404, "not found")
         method = environ.get("REQUEST_METHOD", "")
-        if method == "GET" and "wsdl" in {
-            k.lower() for k in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-        }:
+        if method == "GET" and "wsdl" in {k.lower() for k in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)}:
             return _Answer(200, "text/xml; charset=utf-8", self._wsdl_for(environ))
         if method != "POST":
             return _text(405, "use POST for SOAP, or GET ?wsdl", extra=(("Allow", "GET, POST"),))
         media = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         hinted = _MEDIA.get(media)
         if hinted is None:
-            return _text(
-                415, "Content-Type must be text/xml, application/soap+xml or application/xml"
-            )
+            return _text(415, "Content-Type must be text/xml, application/soap+xml or application/xml")
         body = self._read_body(environ)
         if isinstance(body, _Answer):
             return body
         try:
             return self._soap(body, hinted, environ)
-        except (
-            Exception
-        ):  # a bug of ours or a library's: still a fault, never the WSGI server's 500
+        except Exception:  # a bug of ours or a library's: still a fault, never the WSGI server's 500
             incident = uuid.uuid4().hex[:12]
             log.exception("the request failed (incident %s)", incident)
-            return self._fault(
-                hinted,
-                FaultCode.RECEIVER,
-                "INTERNAL_ERROR",
-                f"internal error (incident {incident})",
-            )
+            return self._fault(hinted, FaultCode.RECEIVER, "INTERNAL_ERROR", f"internal error (incident {incident})")
 
     def _read_body(self, environ: dict[str, Any]) -> bytes | _Answer:
         limit = self.config.max_body_bytes
@@ -320,10 +301,7 @@ class SyncChannelApp:
             if int(length) > limit:
                 return _text(413, f"the body is over {limit} bytes")
             return bytes(stream.read(int(length)))
-        if (
-            environ.get("wsgi.input_terminated")
-            or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        ):
+        if environ.get("wsgi.input_terminated") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             data = bytes(stream.read(limit + 1))
             return _text(413, f"the body is over {limit} bytes") if len(data) > limit else data
         return _text(411, "Content-Length is required")
@@ -336,13 +314,9 @@ class SyncChannelApp:
             return self._fault(hinted, FaultCode.VERSION_MISMATCH, "VERSION_MISMATCH", exc.reason)
         except MessageError as exc:
             version = exc.soap_version if isinstance(exc.soap_version, SoapVersion) else hinted
-            return self._fault(
-                version, FaultCode.SENDER, "INVALID_MESSAGE", f"{exc.reason} (at {exc.path})"
-            )
+            return self._fault(version, FaultCode.SENDER, "INVALID_MESSAGE", f"{exc.reason} (at {exc.path})")
         answer = self._dispatch(envelope, environ)
-        return replace(
-            answer, info=request_of(envelope.body).request_info, version=envelope.version
-        )
+        return replace(answer, info=request_of(envelope.body).request_info, version=envelope.version)
 
     def _dispatch(self, envelope: Envelope[models.SendMessage], environ: dict[str, Any]) -> _Answer:
         version = envelope.version
@@ -356,20 +330,12 @@ class SyncChannelApp:
             return self._fault(version, FaultCode.MUST_UNDERSTAND, "MUST_UNDERSTAND",
                                f"header {not_understood} is not understood", session)  # fmt: skip
         if self._senders is not None:
-            verdict = self._senders.verdict(
-                info.sender.sender_id, info.sender.password, environ.get("REMOTE_ADDR", "")
-            )
+            verdict = self._senders.verdict(info.sender.sender_id, info.sender.password, environ.get("REMOTE_ADDR", ""))
             if verdict is Verdict.THROTTLED:
                 return self._fault(version, FaultCode.SENDER, "AUTHENTICATION_THROTTLED",
                                    "too many failed authentications: try again later", session)  # fmt: skip
             if verdict is not Verdict.VALID:
-                return self._fault(
-                    version,
-                    FaultCode.SENDER,
-                    "AUTHENTICATION_FAILED",
-                    "sender authentication failed",
-                    session,
-                )
+                return self._fault(version, FaultCode.SENDER, "AUTHENTICATION_FAILED", "sender authentication failed", session)
         sent = self._sent_at(info)
         stale = self._outside_window(info, sent)
         if stale is not None:
@@ -377,9 +343,7 @@ class SyncChannelApp:
         try:
             signed_by = self._verify(envelope)
         except SignatureError as refused:
-            return self._fault(
-                version, FaultCode.SENDER, refused.reason.value, refused.message, session
-            )
+            return self._fault(version, FaultCode.SENDER, refused.reason.value, refused.message, session)
         if signed_by is not None and not self._may_sign(info.sender.sender_id, signed_by):
             return self._fault(version, FaultCode.SENDER, "SIGNER_NOT_SENDER",
                                "the certificate that signed is not registered for this senderId", session)  # fmt: skip
@@ -388,13 +352,7 @@ class SyncChannelApp:
             return self._fault(version, FaultCode.SENDER, replayed[0], replayed[1], session)
         route = self._routes.get(info.service_id)
         if route is None:
-            return self._fault(
-                version,
-                FaultCode.SENDER,
-                "UNKNOWN_SERVICE",
-                f"unknown serviceId {info.service_id!r}",
-                session,
-            )
+            return self._fault(version, FaultCode.SENDER, "UNKNOWN_SERVICE", f"unknown serviceId {info.service_id!r}", session)
         binding, method = route
         payload = request_of(envelope.body).request_data.data
         if not isinstance(payload, binding.request):
@@ -425,37 +383,17 @@ class SyncChannelApp:
         try:
             result = method(payload, context)
             if not isinstance(result, binding.response):
-                raise TypeError(
-                    f"{binding.method} returned {type(result).__name__}, not {binding.response.__name__}"
-                )
-            reply = self._signed(
-                write_envelope(Envelope(body=response_message(info, result), version=version))
-            )
+                raise TypeError(f"{binding.method} returned {type(result).__name__}, not {binding.response.__name__}")
+            reply = self._signed(write_envelope(Envelope(body=response_message(info, result), version=version)))
         except ServiceFault as fault:
             code = FaultCode.SENDER if fault.sender else FaultCode.RECEIVER
             return self._fault(version, code, fault.error_code, fault.message, session)
         except Exception:  # the service's own failure: logged here, never shown to the sender
             incident = uuid.uuid4().hex[:12]
-            log.exception(
-                "%s failed (incident %s, message %s)",
-                binding.service_id,
-                incident,
-                loggable(context.message_id),
-            )
-            return self._fault(
-                version,
-                FaultCode.RECEIVER,
-                "INTERNAL_ERROR",
-                f"internal error, incident {incident}",
-                session,
-            )
+            log.exception("%s failed (incident %s, message %s)", binding.service_id, incident, loggable(context.message_id))
+            return self._fault(version, FaultCode.RECEIVER, "INTERNAL_ERROR", f"internal error, incident {incident}", session)
         outcome = getattr(getattr(result, "status", None), "code", None)
-        return _Answer(
-            200,
-            version.content_type,
-            reply,
-            outcome=outcome if isinstance(outcome, str) else "SUCCESS",
-        )
+        return _Answer(200, version.content_type, reply, outcome=outcome if isinstance(outcome, str) else "SUCCESS")
 
     def _verify(self, envelope: Envelope[models.SendMessage]) -> VerifiedSigner | None:
         """The verified signer; None when signatures are off, or absent and not required."""
@@ -492,9 +430,7 @@ class SyncChannelApp:
         window = timedelta(seconds=self.config.max_message_age or 0.0)
         return sent if _LAST_INSTANT - sent >= window else None
 
-    def _outside_window(
-        self, info: models.SyncMessageInfo, sent: datetime | None
-    ) -> tuple[str, str] | None:
+    def _outside_window(self, info: models.SyncMessageInfo, sent: datetime | None) -> tuple[str, str] | None:
         """Why the message is refused as too old or from the future; None if within the window."""
         limit = self.config.max_message_age
         if limit is None:
@@ -507,17 +443,12 @@ class SyncChannelApp:
             if age > limit:
                 return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
         if future:
-            return (
-                "MESSAGE_FROM_THE_FUTURE",
-                f"messageDate is more than {self.config.max_clock_skew:g} s ahead",
-            )
+            return "MESSAGE_FROM_THE_FUTURE", f"messageDate is more than {self.config.max_clock_skew:g} s ahead"
         if sent is None:
             return "MESSAGE_EXPIRED", f"messageDate is more than {limit:g} s old"
         return None
 
-    def _replayed(
-        self, info: models.SyncMessageInfo, sent: datetime | None
-    ) -> tuple[str, str] | None:
+    def _replayed(self, info: models.SyncMessageInfo, sent: datetime | None) -> tuple[str, str] | None:
         """Why the message is refused as seen before within its window; None if it is new."""
         guard, limit = self.config.replay_guard, self.config.max_message_age
         if limit is None or guard is None or sent is None:
@@ -543,20 +474,13 @@ class SyncChannelApp:
         return None
 
     def _fault(
-        self,
-        version: SoapVersion,
-        code: FaultCode,
-        error_code: str,
-        message: str,
-        session: str | None = None,
+        self, version: SoapVersion, code: FaultCode, error_code: str, message: str, session: str | None = None
     ) -> _Answer:
         fault = gateway_fault(code, error_code, message, session_id=session)
         try:
             body = write_envelope(Envelope(body=fault, version=version))
         except SerializationError:  # a message with characters XML cannot carry
-            fault = gateway_fault(
-                code, error_code, message.encode("ascii", "replace").decode(), session_id=session
-            )
+            fault = gateway_fault(code, error_code, message.encode("ascii", "replace").decode(), session_id=session)
             body = write_envelope(Envelope(body=fault, version=version))
         status = 400 if version is SoapVersion.SOAP12 and code is FaultCode.SENDER else 500
         return _Answer(status, version.content_type, body, outcome=error_code, version=version)
@@ -576,10 +500,7 @@ class SyncChannelApp:
 
 def _request_url(environ: Mapping[str, Any]) -> str:
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
-    host = (
-        environ.get("HTTP_HOST")
-        or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
-    )
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
     return f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
 
 

@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """The manifest: which serviceId sends and answers which payload type."""
 
 from __future__ import annotations
@@ -33,15 +37,13 @@ class ServiceBinding(Generic[Req, Resp]):
     response_qname: str
 
 
-MEDICAL_EXEMPTION_SEARCH: ServiceBinding[
-    models.MedicalExemptionSearchRequest, models.MedicalExemptionSearchResponse
-] = ServiceBinding(
-    service_id="EHEALTH_MEDICAL_EXEMPTION_SEARCH",
-    method="medical_exemption_search",
+MEDICAL_EXEMPTION_SEARCH: ServiceBinding[models.MedicalExemptionSearchRequest, models.MedicalExemptionSearchResponse] = ServiceBinding(
+    service_id='EHEALTH_MEDICAL_EXEMPTION_SEARCH',
+    method='medical_exemption_search',
     request=models.MedicalExemptionSearchRequest,
     response=models.MedicalExemptionSearchResponse,
-    request_qname="{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest",
-    response_qname="{http://ehealth.kz/integration/sync}MedicalExemptionSearchResponse",
+    request_qname='{http://ehealth.kz/integration/sync}MedicalExemptionSearchRequest',
+    response_qname='{http://ehealth.kz/integration/sync}MedicalExemptionSearchResponse',
 )
 
 SERVICES: dict[str, ServiceBinding[Any, Any]] = {

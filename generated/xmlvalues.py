@@ -8,6 +8,10 @@
 #   shep/Response.xsd  c72397e0e5f4565d
 #   shep/SyncChannel.xsd  8eafd4f57f7cc37d
 #   services.toml  b6c71857cebad38b
+# Laid out by the generator itself (the same bytes everywhere): formatters and sorters leave it alone.
+# fmt: off
+# isort: skip_file
+# ruff: noqa: F401, I001
 """Text <-> value conversions for simple XSD types, matching xsdata's own converters.
 
 The common types are converted inline by the codec; these functions cover the rest, and each
@@ -29,10 +33,10 @@ from typing import Any
 import pybase64
 from lxml import etree
 from lxml.etree import _Element
-from xsdata.formats.converter import converter
-from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 
 from .xmlsafe import SerializationError
+from xsdata.formats.converter import converter
+from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -356,9 +360,7 @@ def _mistyped_fields(value: Any, where: str) -> str | None:
 
     hints = typing.get_type_hints(type(value))
     for each in dataclasses.fields(value):
-        found = mistyped(
-            getattr(value, each.name), hints.get(each.name, object), f"{where}.{each.name}"
-        )
+        found = mistyped(getattr(value, each.name), hints.get(each.name, object), f"{where}.{each.name}")
         if found:
             return found
     return None

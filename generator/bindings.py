@@ -1,4 +1,5 @@
-"""xsdata in-process: render the dataclass module, then read back how xsdata maps each class to XML."""
+"""xsdata in-process: render the dataclass module, then read back how xsdata maps each class to
+XML."""
 
 from __future__ import annotations
 
@@ -119,14 +120,15 @@ class _InMemoryGenerator(DataclassGenerator):
 
 # xsdata's warnings that mean a binding would silently differ from the schema: each is an error.
 _LOSSES = (
-    (re.compile(r"Reset absent (?:simple )?type: (?P<name>.+)"), "type {name} is not found as xsdata "
-     "resolves it (an unprefixed name in a schema without a default namespace means no namespace "
-     "to XML Schema, but the target namespace to xsdata): use a prefix, or give that schema a "
-     "namespace"),
+    (re.compile(r"Reset absent (?:simple )?type: (?P<name>.+)"),
+     "type {name} is not found as xsdata resolves it (an unprefixed name in a schema without a "
+     "default namespace means no namespace to XML Schema, but the target namespace to xsdata): "
+     "use a prefix, or give that schema a namespace"),
     (re.compile(r"Missing extension type: (?P<name>.+)"), "base type {name} is not found"),
     (re.compile(r"Duplicate type (?P<name>.+), will keep the last defined"),
      "type {name} is defined more than once"),
-    (re.compile(r"Failed to match (?P<name>[^.\s]+)\.(?P<member>\S+) default value `(?P<value>.*)`"),
+    (re.compile(
+        r"Failed to match (?P<name>[^.\s]+)\.(?P<member>\S+) default value `(?P<value>.*)`"),
      "the default, fixed or enumeration value {value!r} of {name}.{member} is not one xsdata can "
      "read as its type (write it in its canonical form)"),
     (re.compile(r"Resource not found (?P<name>.+)"), "schema {name} cannot be read"),

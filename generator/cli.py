@@ -312,7 +312,8 @@ def _generate_command() -> str:
     context = click.get_current_context()
     words = ["medexempt", "generate"]
     for name, flag in (("xsd_dir", "--xsd-dir"), ("manifest", "--manifest"), ("out", "--out"),
-                       ("package", "--package"), ("allow_shadowed_name", "--allow-shadowed-name")):  # fmt: skip
+                       ("package", "--package"),
+                       ("allow_shadowed_name", "--allow-shadowed-name")):  # fmt: skip
         source = context.get_parameter_source(name)
         value = context.params.get(name)
         # What [tool.medexempt] sets, the same command finds again; only the command line's own.

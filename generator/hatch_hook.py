@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
@@ -48,7 +49,7 @@ class MedexemptBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         from .cli import main
 
         said = io.StringIO()
-        before = os.getcwd()
+        before = Path.cwd()
         os.chdir(self.root)
         try:
             with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):

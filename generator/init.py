@@ -210,7 +210,8 @@ def _from_wsdl(
     own = [s for s in schemas if not (s.get("targetNamespace") or "").startswith(GATEWAY_PREFIX)]
     names: dict[str, str] = {}
     for schema in own:
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", (schema.get("targetNamespace") or "schema").rstrip("/").rsplit("/", 1)[-1]) or "schema"  # fmt: skip
+        last = (schema.get("targetNamespace") or "schema").rstrip("/").rsplit("/", 1)[-1]
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", last) or "schema"
         name, n = f"{stem}.xsd", 1
         while name in names.values() or name.startswith("shep/"):
             n += 1

@@ -1,4 +1,5 @@
-"""The generator's frozen middle: what load() extracts from the schemas and render() turns into files."""
+"""The generator's frozen middle: what load() extracts from the schemas and render() turns into
+files."""
 
 from __future__ import annotations
 

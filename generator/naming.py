@@ -9,7 +9,8 @@ _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def snake_case(name: str) -> str:
-    """`MedicalExemptionSearch` -> `medical_exemption_search`; keywords get a trailing underscore."""
+    """`MedicalExemptionSearch` -> `medical_exemption_search`; keywords get a trailing
+    underscore."""
     words = re.split(r"[^0-9A-Za-z]+", _WORD_BOUNDARY.sub("_", name))
     result = "_".join(w.lower() for w in words if w)
     if not result or result[0].isdigit():

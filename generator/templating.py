@@ -40,7 +40,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
-        autoescape=_is_xml_template,
+        autoescape=_is_xml_template,  # noqa: S701 - Python source is not escaped, XML (WSDL) is
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -128,7 +128,8 @@ def format_expr(field: Field, value: str) -> str:
     """The expression turning a field's value into text (a string checked against its facets)."""
     if field.value == "str":
         if field.min_length or field.max_length is not None:
-            return f"_length({value}, {field.min_length}, {field.max_length}, {py_literal(field.name)})"
+            name = py_literal(field.name)
+            return f"_length({value}, {field.min_length}, {field.max_length}, {name})"
         return value
     if field.value.startswith("enum:"):
         return f"{value}.value"

@@ -54,7 +54,8 @@ def stale(files: list[GeneratedFile], out: Path) -> list[str]:
 
 
 def _existing(out: Path) -> set[str]:
-    """Files directly in `out` that a generator run wrote; anything else is the user's, left alone."""
+    """Files directly in `out` that a generator run wrote; anything else is the user's, left
+    alone."""
     if not out.is_dir():
         return set()
     return {p.name for p in out.iterdir() if _ours(p)}

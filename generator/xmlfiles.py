@@ -1,4 +1,5 @@
-"""Reading the generator's own XML inputs (XSD files): parsed once, hardened, staged for the compilers.
+"""Reading the generator's own XML inputs (XSD files): parsed once, hardened, staged for the
+compilers.
 
 Schema files are the developer's input, not messages: a DOCTYPE is accepted (the W3C's own
 xmldsig-core-schema.xsd ships one) with its internal subset read, internal entities expanded within
@@ -137,8 +138,8 @@ class Staged:
 
     def original(self, staged: str) -> Path | None:
         wanted = Path(staged.removeprefix("file://")).resolve()
-        for original, copy in self.files.items():
-            if copy == wanted:
+        for original, staged_copy in self.files.items():
+            if staged_copy == wanted:
                 return original
         return self.copies.get(wanted)
 
@@ -269,11 +270,11 @@ _REWRITES = (
             r"The QName value '\{([^}]*)\}(\w+)' does not resolve to a\(n\) (.+?) definition"
         ),
         r"\3 {\1}\2 is not defined in these schemas",
-    ),  # fmt: skip
+    ),
     (
         re.compile(r"The QName value '(\w+)' does not resolve to a\(n\) (.+?) definition"),
         r"\2 \1 (no namespace) is not defined in these schemas",
-    ),  # fmt: skip
+    ),
     (
         re.compile(
             r"References from this schema to components in no namespace are not allowed, since "

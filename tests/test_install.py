@@ -132,11 +132,25 @@ def test_nothing_imports_the_folders_by_their_own_names() -> None:
     assert not found, found
 
 
+OLDER_RUFF = "ruff==0.6.9"  # a project's own, older than this repository's
+
+
 def test_the_wheel_brings_the_generator_and_not_the_service(tmp_path: Path) -> None:
+    """Into a venv with an older ruff of its own (which stays): no service stack, and the
+    generator writes the very bytes of this repository's generated/."""
     python = _fresh_venv(tmp_path / "venv")
+    _ok(python, "-m", "pip", "install", "--quiet", OLDER_RUFF, cwd=tmp_path)
     _pip(python, _wheel(tmp_path / "dist").as_posix(), cwd=tmp_path)
     installed = _ok(python, "-m", "pip", "list", "--format=freeze", cwd=tmp_path).lower()
     assert not [name for name in SERVICE_STACK if f"\n{name}" in f"\n{installed}"], installed
+    assert OLDER_RUFF in installed.splitlines(), installed
+    medexempt = tmp_path / "venv" / "bin" / "medexempt"
+    same = tmp_path / "same"
+    _ok(medexempt, "generate", "--xsd-dir", ROOT / "xsd", "--out", same / "generated", "--package",
+        "medexempt.generated", "--allow-shadowed-name", cwd=tmp_path)  # fmt: skip
+    for path in (ROOT / "generated").iterdir():
+        if path.is_file():
+            assert (same / "generated" / path.name).read_bytes() == path.read_bytes(), path.name
     medexempt = tmp_path / "venv" / "bin" / "medexempt"
     for source, package in ((ROOT / "xsd" / "MedicalExemptionSearch.xsd", "from_xsd"),
                             (ROOT / "generated" / "service.wsdl", "from_wsdl")):  # fmt: skip
