@@ -131,9 +131,13 @@ def parse_xml(data: bytes) -> etree._Element:
         # Comments are dropped while parsing, so a sibling of the root is a processing instruction.
         raise UnsafeXmlError("a processing instruction is not allowed", "/")
     for node in root.iter(etree.PI, etree.Entity):
-        kind = "an entity reference" if isinstance(node, etree._Entity) else "a processing instruction"
+        kind = (
+            "an entity reference" if isinstance(node, etree._Entity) else "a processing instruction"
+        )
         parent = node.getparent()
-        raise UnsafeXmlError(f"{kind} is not allowed", path_of(parent if parent is not None else root))
+        raise UnsafeXmlError(
+            f"{kind} is not allowed", path_of(parent if parent is not None else root)
+        )
     return root
 
 

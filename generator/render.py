@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -21,13 +22,12 @@ _PYTHON = (
     ("envelope.py", "envelope.py.jinja"),
     ("gateway.py", "gateway.py.jinja"),
     ("models.py", "models.py.jinja"),
-    ("passwords.py", "passwords.py.jinja"),
     ("server.py", "server.py.jinja"),
     ("services.py", "services.py.jinja"),
-    ("wssecurity.py", "wssecurity.py.jinja"),
-    ("xmlsafe.py", "xmlsafe.py.jinja"),
-    ("xmlvalues.py", "xmlvalues.py.jinja"),
 )
+# Copied verbatim from generator/runtime/ under the header: they do not vary by schema.
+_RUNTIME = ("passwords.py", "wssecurity.py", "xmlsafe.py", "xmlvalues.py")
+_RUNTIME_DIR = Path(__file__).resolve().with_name("runtime")
 _BINDINGS = (
     {"name": "SyncChannelSoap11", "port": "SyncChannelSoap11Port", "prefix": "soap"},
     {"name": "SyncChannelSoap12", "port": "SyncChannelSoap12Port", "prefix": "soap12"},
@@ -49,6 +49,10 @@ def render(project: Project) -> list[GeneratedFile]:
     files = []
     for path, template in _PYTHON:
         text = env.get_template(template).render(context)
+        files.append(GeneratedFile(path, format_python(text, path).encode("utf-8")))
+    header = env.get_template("_header.jinja").render(context)
+    for path in _RUNTIME:
+        text = header + (_RUNTIME_DIR / path).read_text(encoding="utf-8")
         files.append(GeneratedFile(path, format_python(text, path).encode("utf-8")))
     files.append(GeneratedFile("py.typed", b""))
     wsdl = env.get_template("service.wsdl.jinja").render(context)

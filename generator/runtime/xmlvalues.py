@@ -1,4 +1,3 @@
-{% include "_header.jinja" %}
 """Text <-> value conversions for simple XSD types, matching xsdata's own converters.
 
 The common types are converted inline by the codec; these functions cover the rest, and each
@@ -20,10 +19,10 @@ from typing import Any
 import pybase64
 from lxml import etree
 from lxml.etree import _Element
-
-from .xmlsafe import SerializationError
 from xsdata.formats.converter import converter
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
+
+from .xmlsafe import SerializationError
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -347,7 +346,9 @@ def _mistyped_fields(value: Any, where: str) -> str | None:
 
     hints = typing.get_type_hints(type(value))
     for each in dataclasses.fields(value):
-        found = mistyped(getattr(value, each.name), hints.get(each.name, object), f"{where}.{each.name}")
+        found = mistyped(
+            getattr(value, each.name), hints.get(each.name, object), f"{where}.{each.name}"
+        )
         if found:
             return found
     return None

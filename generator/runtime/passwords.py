@@ -1,4 +1,3 @@
-{% include "_header.jinja" %}
 """Sender passwords, stored hashed (scrypt) and checked in constant time.
 
 `hash_password` makes the stored form `scrypt$<n>$<r>$<p>$<salt>$<hash>`; `Senders` checks a
@@ -147,7 +146,9 @@ class SharedFailures:
         self.by_client = _SharedCounts(self, 1)
 
     def _digest(self, key: str) -> bytes:
-        return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16, key=self._secret).digest()
+        return hashlib.blake2b(
+            key.encode("utf-8", "surrogatepass"), digest_size=16, key=self._secret
+        ).digest()
 
     def _locked(self, work: Callable[[], _T]) -> _T:
         import fcntl
@@ -159,7 +160,9 @@ class SharedFailures:
             finally:
                 fcntl.lockf(self._file.fileno(), fcntl.LOCK_UN)
 
-    def _slot(self, table: int, digest: bytes, now: float, window: float, claim: bool) -> int | None:
+    def _slot(
+        self, table: int, digest: bytes, now: float, window: float, claim: bool
+    ) -> int | None:
         """The slot holding `digest`; with `claim`, else a free, stale or the oldest slot near it."""
         start = int.from_bytes(digest[:8], "little") % self.slots
         chosen, chosen_started = None, float("inf")
@@ -241,7 +244,11 @@ class Senders:
         digest = hmac.new(self._key, f"{sender_id}\0{given}".encode(), hashlib.sha256).digest()
         with self._lock:
             remembered = self._verified.get(sender_id)
-        if stored is not None and remembered is not None and hmac.compare_digest(digest, remembered):
+        if (
+            stored is not None
+            and remembered is not None
+            and hmac.compare_digest(digest, remembered)
+        ):
             return Verdict.VALID
         now = time.monotonic()
         with self._lock:
@@ -250,7 +257,8 @@ class Senders:
                 return Verdict.INVALID
             failed = self._by_sender.count(sender_id, now, self.throttle)
             limited = failed >= self.throttle.failures or (
-                bool(client) and self._by_client.count(client, now, self.throttle) >= self.throttle.failures
+                bool(client)
+                and self._by_client.count(client, now, self.throttle) >= self.throttle.failures
             )
             # A burst of a registered sender's first requests queues; a stranger or a sender
             # that has just failed does not hold a thread waiting.

@@ -1,4 +1,3 @@
-{% include "_header.jinja" %}
 """WS-Security 1.0 signatures of whole envelopes: the signer/verifier interface and an RSA-SHA256 one.
 
 `Signer.sign(root)` adds a `wsse:Security` header holding one `ds:Signature` over the Body;
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
 from lxml import etree
 from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
@@ -59,15 +59,22 @@ C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
-BASE64_BINARY = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
-_ENVELOPES = ("http://schemas.xmlsoap.org/soap/envelope/", "http://www.w3.org/2003/05/soap-envelope")
+BASE64_BINARY = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+)
+_ENVELOPES = (
+    "http://schemas.xmlsoap.org/soap/envelope/",
+    "http://www.w3.org/2003/05/soap-envelope",
+)
 _SECURITY = "{" + WSSE_NS + "}Security"
 _SIGNATURE = "{" + DS_NS + "}Signature"
 _WSU_ID = "{" + WSU_NS + "}Id"
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 # Every attribute an XML-signature library may resolve a "#id" reference by (by local name).
 _ID_NAMES = frozenset({"Id", "ID", "id"})
-_ALL_IDS = etree.XPath("//@*[" + " or ".join(f"local-name()='{name}'" for name in sorted(_ID_NAMES)) + "]")
+_ALL_IDS = etree.XPath(
+    "//@*[" + " or ".join(f"local-name()='{name}'" for name in sorted(_ID_NAMES)) + "]"
+)
 
 
 class Reason(StrEnum):
@@ -128,7 +135,9 @@ def body_of(envelope: _Element) -> _Element:
     tags = [child.tag for child in children]
     header, body = "{" + ns + "}Header", "{" + ns + "}Body"
     if tags not in ([body], [header, body]):
-        raise SignatureError(Reason.WRAPPING, "an Envelope holds at most one Header, then exactly one Body")
+        raise SignatureError(
+            Reason.WRAPPING, "an Envelope holds at most one Header, then exactly one Body"
+        )
     return children[-1]
 
 
@@ -191,10 +200,14 @@ def locate_signature(envelope: _Element) -> SignedParts:
     if not blocks and not signatures:
         raise SignatureError(Reason.MISSING, "the message has no wsse:Security signature")
     if len(blocks) != 1:
-        raise SignatureError(Reason.WRAPPING, f"expected one wsse:Security header, found {len(blocks)}")
+        raise SignatureError(
+            Reason.WRAPPING, f"expected one wsse:Security header, found {len(blocks)}"
+        )
     security = blocks[0]
     if len(signatures) != 1 or signatures[0].getparent() is not security:
-        raise SignatureError(Reason.WRAPPING, "expected exactly one ds:Signature, directly in wsse:Security")
+        raise SignatureError(
+            Reason.WRAPPING, "expected exactly one ds:Signature, directly in wsse:Security"
+        )
     if len(list(envelope.iter(str(body.tag)))) != 1:
         raise SignatureError(Reason.WRAPPING, "a second Body element is in the message")
     _check_unique_ids(envelope)
@@ -240,7 +253,9 @@ def _check_reference(signature: _Element, body: _Element) -> None:
     reference = _only(signed_info, "Reference")
     uri = reference.get("URI") or ""
     if not uri.startswith("#") or uri[1:] not in set(_ids(body)):
-        raise SignatureError(Reason.WRAPPING, f"the signature references {uri or 'nothing'!r}, not the Body")
+        raise SignatureError(
+            Reason.WRAPPING, f"the signature references {uri or 'nothing'!r}, not the Body"
+        )
     transforms = reference.find("{" + DS_NS + "}Transforms")
     algorithms = [] if transforms is None else [t.get("Algorithm") for t in transforms]
     if any(algorithm != C14N_EXCLUSIVE for algorithm in algorithms):
@@ -248,7 +263,15 @@ def _check_reference(signature: _Element, body: _Element) -> None:
 
 
 def _token_certificate(signature: _Element) -> bytes | None:
-    path = "{" + DS_NS + "}KeyInfo/{" + WSSE_NS + "}SecurityTokenReference/{" + WSSE_NS + "}KeyIdentifier"
+    path = (
+        "{"
+        + DS_NS
+        + "}KeyInfo/{"
+        + WSSE_NS
+        + "}SecurityTokenReference/{"
+        + WSSE_NS
+        + "}KeyIdentifier"
+    )
     identifiers = signature.findall(path)
     if not identifiers:
         return None
@@ -279,9 +302,15 @@ class TrustStore:
     def check(self, certificate: x509.Certificate, at: datetime) -> None:
         """Raise CERTIFICATE_UNTRUSTED or CERTIFICATE_EXPIRED unless `certificate` is accepted at `at`."""
         if not any(self._vouches(anchor, certificate) for anchor in self.certificates):
-            raise SignatureError(Reason.UNTRUSTED, f"the certificate of {certificate.subject.rfc4514_string()} is not trusted")
+            raise SignatureError(
+                Reason.UNTRUSTED,
+                f"the certificate of {certificate.subject.rfc4514_string()} is not trusted",
+            )
         if not certificate.not_valid_before_utc <= at <= certificate.not_valid_after_utc:
-            raise SignatureError(Reason.EXPIRED, f"the certificate is valid {certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d} only")
+            raise SignatureError(
+                Reason.EXPIRED,
+                f"the certificate is valid {certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d} only",
+            )
 
     @staticmethod
     def _vouches(anchor: x509.Certificate, certificate: x509.Certificate) -> bool:
@@ -304,7 +333,9 @@ class RsaSigner:
         self.certificate = certificate
 
     @classmethod
-    def from_pem_files(cls, key: str | Path, certificate: str | Path, password: bytes | None = None) -> RsaSigner:
+    def from_pem_files(
+        cls, key: str | Path, certificate: str | Path, password: bytes | None = None
+    ) -> RsaSigner:
         """A signer from a PEM private key and a PEM certificate."""
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
@@ -329,7 +360,9 @@ class RsaSigner:
             c14n_algorithm=C14N_EXCLUSIVE,
         )
         der = self.certificate.public_bytes(serialization.Encoding.DER)
-        signature = signer.sign(envelope, key=self.key, reference_uri=f"#{body_id}", key_info=token_reference(der))
+        signature = signer.sign(
+            envelope, key=self.key, reference_uri=f"#{body_id}", key_info=token_reference(der)
+        )
         security.append(signature)
 
 
@@ -355,11 +388,15 @@ class RsaVerifier:
 
         parts = locate_signature(envelope)
         if parts.certificate is None:
-            raise SignatureError(Reason.INVALID, "KeyInfo holds no wsse:SecurityTokenReference certificate")
+            raise SignatureError(
+                Reason.INVALID, "KeyInfo holds no wsse:SecurityTokenReference certificate"
+            )
         try:
             certificate = x509.load_der_x509_certificate(parts.certificate)
         except ValueError:
-            raise SignatureError(Reason.INVALID, "the KeyIdentifier is not an X.509 certificate") from None
+            raise SignatureError(
+                Reason.INVALID, "the KeyIdentifier is not an X.509 certificate"
+            ) from None
         self.trust.check(certificate, datetime.now(UTC))
         key = certificate.public_key()
         if not isinstance(key, RSAPublicKey):
@@ -367,22 +404,30 @@ class RsaVerifier:
         signed_info = _only(parts.signature, "SignedInfo")
         method = _only(signed_info, "SignatureMethod").get("Algorithm")
         if method != RSA_SHA256:
-            raise SignatureError(Reason.INVALID, f"the signature method {_quoted(method)} is not RSA-SHA256")
+            raise SignatureError(
+                Reason.INVALID, f"the signature method {_quoted(method)} is not RSA-SHA256"
+            )
         reference = _only(signed_info, "Reference")
         digest_method = _only(reference, "DigestMethod").get("Algorithm")
         if digest_method != SHA256:
-            raise SignatureError(Reason.INVALID, f"the digest method {_quoted(digest_method)} is not SHA-256")
+            raise SignatureError(
+                Reason.INVALID, f"the digest method {_quoted(digest_method)} is not SHA-256"
+            )
         transforms = _only(reference, "Transforms")
         expected = _base64(_only(reference, "DigestValue"), "DigestValue")
         value = _base64(_only(parts.signature, "SignatureValue"), "SignatureValue")
         body = _canonical(parts.body, _only(transforms, "Transform"))
         if not hmac.compare_digest(hashlib.sha256(body).digest(), expected):
-            raise SignatureError(Reason.DIGEST_MISMATCH, "the Body does not match its signed digest")
+            raise SignatureError(
+                Reason.DIGEST_MISMATCH, "the Body does not match its signed digest"
+            )
         signed = _canonical(signed_info, _only(signed_info, "CanonicalizationMethod"))
         try:
             key.verify(value, signed, padding.PKCS1v15(), hashes.SHA256())
         except InvalidSignature:
-            raise SignatureError(Reason.INVALID, "the SignatureValue does not verify with the certificate's key") from None
+            raise SignatureError(
+                Reason.INVALID, "the SignatureValue does not verify with the certificate's key"
+            ) from None
         der = certificate.public_bytes(serialization.Encoding.DER)
         return VerifiedSigner(certificate=der, subject=certificate.subject.rfc4514_string())
 
@@ -417,16 +462,24 @@ def _canonical(element: _Element, method: _Element) -> bytes:
     prefixes: list[str] = []
     if children:
         if len(children) != 1 or children[0].tag != _INCLUSIVE_NAMESPACES or len(children[0]):
-            raise SignatureError(Reason.INVALID, "exclusive C14N takes one ec:InclusiveNamespaces only")
+            raise SignatureError(
+                Reason.INVALID, "exclusive C14N takes one ec:InclusiveNamespaces only"
+            )
         listed = children[0].get("PrefixList")
         if listed is None:
             raise SignatureError(Reason.INVALID, "ec:InclusiveNamespaces has no PrefixList")
         prefixes = listed.split()
     if any(prefix != "#default" and not _NCNAME.fullmatch(prefix) for prefix in prefixes):
-        raise SignatureError(Reason.INVALID, "ec:InclusiveNamespaces lists a prefix that is not an NCName")
+        raise SignatureError(
+            Reason.INVALID, "ec:InclusiveNamespaces lists a prefix that is not an NCName"
+        )
     try:
         return etree.tostring(
-            element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=prefixes or None
+            element,
+            method="c14n",
+            exclusive=True,
+            with_comments=False,
+            inclusive_ns_prefixes=prefixes or None,
         )
     except (ValueError, etree.Error):
         raise SignatureError(Reason.INVALID, "the signed part cannot be canonicalised") from None
