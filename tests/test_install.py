@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from medexempt.generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
+from tests.conftest import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "fpdf", "segno", "tqdm")
@@ -132,6 +133,19 @@ def test_nothing_imports_the_folders_by_their_own_names() -> None:
     assert not found, found
 
 
+CALL_THE_SERVICE = """
+import sys
+
+from from_xsd import SoapVersion, models
+from from_xsd.client import Client
+
+for version in (SoapVersion.SOAP11, SoapVersion.SOAP12):
+    with Client(sys.argv[1], sender_id="sender", password="password", soap_version=version) as c:
+        answer = c.medical_exemption_search(models.MedicalExemptionSearchRequest(number="01085"))
+    (item,) = answer.medical_exemption_list
+    assert item.certificate is not None
+print(answer.status.code, item.number, "certificate", item.certificate[:4].decode())
+"""
 OLDER_RUFF = "ruff==0.6.9"  # a project's own, older than this repository's
 
 
@@ -162,6 +176,24 @@ def test_the_wheel_brings_the_generator_and_not_the_service(tmp_path: Path) -> N
         _ok(medexempt, "generate", cwd=project)
         _ok(medexempt, "check", cwd=project / "xsd")
         _ok(python, "-c", f"import {package}.client, {package}.server", cwd=project)
+    # The project's own test, with its own client, against the reference service of this checkout.
+    (tmp_path / "from_xsd" / "test_call.py").write_text(CALL_THE_SERVICE)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "medexempt", "serve", "--demo", "--port", str(port)],
+            cwd=tmp_path, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}/healthz", server, log, timeout=60)
+            out = _ok(
+                python, "test_call.py", f"http://127.0.0.1:{port}/sync", cwd=tmp_path / "from_xsd"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    assert "SUCCESS 01085 certificate %PDF" in out, out
     refused = _run(medexempt, "serve", "--demo", cwd=project)
     assert refused.returncode == 2, refused
     assert "pip install 'medexempt[service]'" in refused.stderr, refused.stderr

@@ -46,7 +46,7 @@ def service(
     command = [
         sys.executable,
         "-m",
-        "generator",
+        "medexempt",
         "serve",
         "--demo",
         "--port",
@@ -163,7 +163,7 @@ def test_revoking_changes_status_and_drops_certificates(service: Service) -> Non
         [
             sys.executable,
             "-m",
-            "generator",
+            "medexempt",
             "db",
             "revoke",
             "01089",

@@ -124,7 +124,7 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[str, str]]:
             command = [
                 sys.executable,
                 "-m",
-                "generator",
+                "medexempt",
                 "serve",
                 "--port",
                 str(port),
