@@ -35,7 +35,48 @@ class Target:
     package: str
 
     def files(self) -> list[GeneratedFile]:
-        return render(load(self.xsd_dir, self.manifest, self.package))
+        import dataclasses
+
+        project = load(self.xsd_dir, self.manifest, self.package)
+        return render(dataclasses.replace(project, command=self.command()))
+
+    def command(self) -> str:
+        """`medexempt generate` with what differs from a bare run in the project's folder (the
+        nearest one above the output with a pyproject.toml, else the output's parent), and that
+        folder: no options when its [tool.medexempt] says it all. The same for generate and
+        check, however the options were given."""
+        import shlex
+
+        out = self.out.resolve()
+        project = next((d for d in out.parents if (d / "pyproject.toml").is_file()), None)
+        root = project or out.parent
+        table = _project_settings(root) if (root / "pyproject.toml").is_file() else {}
+        # What each option resolves to without its flag, as generate resolves it.
+        xsd_dir = (root / table.get("xsd_dir", "xsd")).resolve()
+        flags: dict[str, str] = {}
+        if self.xsd_dir.resolve() != xsd_dir:
+            flags["--xsd-dir"] = self._relative(self.xsd_dir, root)
+        manifest = (
+            root / table["manifest"] if "manifest" in table else self.xsd_dir / "services.toml"
+        )
+        if self.manifest.resolve() != manifest.resolve():
+            flags["--manifest"] = self._relative(self.manifest, root)
+        if out != (root / table.get("out", "generated")).resolve():
+            flags["--out"] = self._relative(self.out, root)
+        package = table.get("package") if "--out" not in flags else None
+        if self.package != (package or out.name):
+            flags["--package"] = self.package
+        words = ["medexempt", "generate"]
+        for flag, value in flags.items():
+            words += [flag, value]
+        where = "the folder of pyproject.toml" if project else "the folder that holds the package"
+        return f"`{shlex.join(words)}` in {where}"
+
+    @staticmethod
+    def _relative(path: Path, root: Path) -> str:
+        import os
+
+        return Path(os.path.relpath(path.resolve(), root)).as_posix()
 
 
 def _target_options(func: click.decorators.FC) -> click.decorators.FC:

@@ -106,3 +106,5 @@ class Project:
     wsdl_address: str
     xsdata_version: str
     generator_version: str
+    # How to write these files again, for the headers: the command and the folder to run it in.
+    command: str = "`medexempt generate` in the folder of pyproject.toml"

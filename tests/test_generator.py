@@ -59,7 +59,11 @@ def test_no_timestamp_and_a_header_naming_the_sources() -> None:
 @cache
 def _as_generated() -> tuple[GeneratedFile, ...]:
     """Our bindings as a project of its own would have them: the package named `generated`."""
-    return tuple(render(load(XSD, XSD / "services.toml", "generated")))
+    import dataclasses
+
+    project = load(XSD, XSD / "services.toml", "generated")
+    where = "`medexempt generate` in the folder that holds the package"  # no pyproject.toml
+    return tuple(render(dataclasses.replace(project, command=where)))
 
 
 @pytest.fixture
@@ -443,3 +447,30 @@ def test_inspect_reads_with_the_projects_own_package(tmp_path: Path) -> None:
     assert done.returncode == 0 and '"bodyType": "SendMessage"' in done.stdout
     done = run("inspect", message, "--package", "json", cwd=elsewhere)
     assert done.returncode == 2 and "not a package medexempt generated" in done.stderr
+
+
+def test_the_header_says_the_command_that_regenerates(tmp_path: Path) -> None:
+    """Given as options, the header names them, relative to the folder it says; run there as
+    printed, the command changes nothing. With [tool.medexempt] saying it all: the bare command."""
+    import shlex
+
+    shutil.copytree(XSD, tmp_path / "contract")
+    assert (
+        run("generate", "--xsd-dir", "contract", "--out", "src/libsoap", cwd=tmp_path).returncode
+        == 0
+    )
+    line = (tmp_path / "src" / "libsoap" / "models.py").read_text().splitlines()[1]
+    assert line == (
+        "# Regenerate with `medexempt generate --xsd-dir ../contract --out libsoap` in the folder "
+        "that holds the package."
+    )
+    printed = shlex.split(line.split("`")[1])[2:]
+    again = run("generate", *printed, cwd=tmp_path / "src")
+    assert "0 file(s) changed" in again.stdout, again.stdout + again.stderr
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.medexempt]\nxsd-dir = "contract"\nout = "src/libsoap"\n'
+    )
+    assert run("check", cwd=tmp_path).returncode == 1  # the command to print has changed
+    assert run("generate", cwd=tmp_path).returncode == 0
+    line = (tmp_path / "src" / "libsoap" / "models.py").read_text().splitlines()[1]
+    assert line == "# Regenerate with `medexempt generate` in the folder of pyproject.toml."

@@ -159,9 +159,13 @@ def test_the_wheel_brings_the_generator_and_not_the_service(tmp_path: Path) -> N
     assert not [name for name in SERVICE_STACK if f"\n{name}" in f"\n{installed}"], installed
     assert OLDER_RUFF in installed.splitlines(), installed
     medexempt = tmp_path / "venv" / "bin" / "medexempt"
-    same = tmp_path / "same"
-    _ok(medexempt, "generate", "--xsd-dir", ROOT / "xsd", "--out", same / "generated", "--package",
-        "medexempt.generated", "--allow-shadowed-name", cwd=tmp_path)  # fmt: skip
+    same = tmp_path / "same"  # a project set up as this repository is
+    same.mkdir()
+    (same / "pyproject.toml").write_text(
+        f'[tool.medexempt]\nxsd-dir = "{os.path.relpath(ROOT / "xsd", same)}"\nout = "generated"\n'
+        'package = "medexempt.generated"\n'
+    )
+    _ok(medexempt, "generate", "--allow-shadowed-name", cwd=same)
     for path in (ROOT / "generated").iterdir():
         if path.is_file():
             assert (same / "generated" / path.name).read_bytes() == path.read_bytes(), path.name
