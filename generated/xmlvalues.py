@@ -22,8 +22,11 @@ delegates to xsdata's converter where the lexical rules are subtle, so both path
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import re
 import secrets
+import types
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -322,9 +325,6 @@ def mistyped(value: object, hint: object = object, path: str = "") -> str | None
     """The first field of `value` (a tree of generated dataclasses) whose value is not of its
     declared type, as "path: expected T, got U", or None. Run only after a write failed, to say
     where; `object` fields (payloads, xs:any) are checked against the value's own class."""
-    import dataclasses
-    import types
-    import typing
 
     where = path or type(value).__name__
     if hint is typing.Any or hint is object:
@@ -356,8 +356,6 @@ def mistyped(value: object, hint: object = object, path: str = "") -> str | None
 
 
 def _mistyped_fields(value: Any, where: str) -> str | None:
-    import dataclasses
-    import typing
 
     hints = typing.get_type_hints(type(value))
     for each in dataclasses.fields(value):
@@ -370,7 +368,6 @@ def _mistyped_fields(value: Any, where: str) -> str | None:
 
 
 def _fits(value: object, hint: object) -> bool:
-    import typing
 
     if hint is type(None):
         return value is None
@@ -387,7 +384,6 @@ def _fits(value: object, hint: object) -> bool:
 
 
 def _type_name(hint: object) -> str:
-    import typing
 
     if hint is type(None):
         return "None"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from . import __version__
-from .errors import GeneratorError
+from .errors import GeneratorError, closest_known
 from .load import load
 from .render import GeneratedFile, render
 from .write import stale, write
@@ -123,8 +123,11 @@ def _target(
     context = click.get_current_context(silent=True)
     if context is not None:
         sources = {key: context.get_parameter_source(key) for key in ("out", "package")}
-        if (sources["out"], sources["package"]) == (_COMMAND_LINE, _DEFAULT_MAP):
-            package = None  # [tool.medexempt]'s package names its out, not the one given here
+        table_out = (context.default_map or {}).get("out")
+        if (sources["out"], sources["package"]) == (_COMMAND_LINE, _DEFAULT_MAP) and (
+            table_out is None or Path(table_out).resolve() != out.resolve()
+        ):
+            package = None  # [tool.medexempt]'s package names its out, not another one given here
     name = package or out.resolve().name
     if not all(part.isidentifier() for part in name.split(".")):
         where = "--package" if package else f"the --out folder's name {name!r}"
@@ -267,7 +270,6 @@ SETTINGS = {"xsd-dir": "xsd_dir", "manifest": "manifest", "out": "out", "package
 def _project_settings(start: Path) -> dict[str, str]:
     """The options `[tool.medexempt]` of the nearest pyproject.toml sets, paths made relative to
     `start`; exit 2 naming the file and the key when the table is wrong."""
-    import difflib
     import os
     import tomllib
 
@@ -293,9 +295,7 @@ def _project_settings(start: Path) -> dict[str, str]:
     settings = {}
     for key, value in table.items():
         if key not in SETTINGS:
-            close = difflib.get_close_matches(key, list(SETTINGS), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(SETTINGS)})"
-            refuse(f"unknown key {key!r} in [tool.medexempt]{hint}")
+            refuse(f"unknown key {key!r} in [tool.medexempt]{closest_known(key, list(SETTINGS))}")
         if not isinstance(value, str) or not value:
             refuse(f"[tool.medexempt] {key} must be a non-empty string")
         if key == "package":

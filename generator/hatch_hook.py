@@ -25,6 +25,8 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatchling.plugin import hookimpl
 
+from .errors import closest_known
+
 MODES = ("generate", "check")
 
 
@@ -38,8 +40,9 @@ class MedexemptBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             set(self.config) - {"mode", "dependencies", "require-runtime-dependencies"}
         )
         if unknown:
+            hint = closest_known(unknown[0], ["mode"])
             raise ValueError(
-                f"[tool.hatch.build.hooks.medexempt]: unknown key {unknown[0]!r} (known: mode)"
+                f"[tool.hatch.build.hooks.medexempt]: unknown key {unknown[0]!r}{hint}"
             )
         mode = self.config.get("mode", "generate")
         if mode not in MODES:

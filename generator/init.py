@@ -10,6 +10,7 @@ overwrites: a non-empty `xsd/` or an existing `[tool.medexempt]` stops it.
 from __future__ import annotations
 
 import copy
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -132,12 +133,12 @@ class _Reader:
             try:
                 with httpx.stream("GET", where, timeout=30, follow_redirects=True) as answer:
                     answer.raise_for_status()
-                    data = b""
+                    data = bytearray()
                     for chunk in answer.iter_bytes():
                         data += chunk
                         if len(data) > MAX_BYTES:
                             raise _refused(where, None, f"larger than {MAX_BYTES} bytes")
-                    return data
+                    return bytes(data)
             except httpx.HTTPError as exc:
                 raise _refused(where, None, f"cannot fetch: {exc}") from None
         path = Path(urlparse(where).path) if scheme == "file" else Path(where)
@@ -184,13 +185,12 @@ def _closure(
             location = link.get("schemaLocation")
             if location is None:
                 continue
-            target = PurePosixPath(name.parent, location)
-            if _is_url(location) or ".." in _normal(target).parts:
+            target = PurePosixPath(posixpath.normpath(PurePosixPath(name.parent, location)))
+            if _is_url(location) or target.is_absolute() or ".." in target.parts:
                 raise _refused(
                     where, link.sourceline,
                     f"{location}: only schemas beside or below the first one are copied",
                 )  # fmt: skip
-            target = _normal(target)
             if str(target) not in seen:
                 seen.add(str(target))
                 linked = _resolve(where, location)
@@ -208,15 +208,22 @@ def _from_wsdl(
     if not schemas:
         raise _refused(source, root.sourceline, "the WSDL has no xs:schema in wsdl:types")
     own = [s for s in schemas if not (s.get("targetNamespace") or "").startswith(GATEWAY_PREFIX)]
-    names: dict[str, str] = {}
+    names: dict[str, str] = {}  # targetNamespace -> the file written for it
     for schema in own:
-        last = (schema.get("targetNamespace") or "schema").rstrip("/").rsplit("/", 1)[-1]
+        namespace = schema.get("targetNamespace") or ""
+        if namespace in names:
+            raise _refused(
+                source, schema.sourceline,
+                f"two inline schemas of namespace {namespace or '(none)'}: init cannot join them; "
+                "start from the service's XSD instead",
+            )  # fmt: skip
+        last = (namespace or "schema").rstrip("/").rsplit("/", 1)[-1]
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", last) or "schema"
         name, n = f"{stem}.xsd", 1
-        while name in names.values() or name.startswith("shep/"):
+        while name in names.values():
             n += 1
             name = f"{stem}{n}.xsd"
-        names[schema.get("targetNamespace") or ""] = name
+        names[namespace] = name
     files: dict[str, bytes] = {}
     for schema in own:
         standalone = etree.Element(schema.tag, nsmap={**root.nsmap, **schema.nsmap})
@@ -295,18 +302,6 @@ def _known(found: dict[str, str], given: str, source: str) -> str:
 def _basename(where: str) -> str:
     name = PurePosixPath(urlparse(where).path if _is_url(where) else Path(where).name).name
     return name if name.endswith(".xsd") else f"{name or 'service'}.xsd"
-
-
-def _normal(path: PurePosixPath) -> PurePosixPath:
-    parts: list[str] = []
-    for part in path.parts:
-        if part == "..":
-            if not parts:
-                return PurePosixPath("..", *path.parts)
-            parts.pop()
-        elif part != ".":
-            parts.append(part)
-    return PurePosixPath(*parts)
 
 
 def _relative(start: PurePosixPath, target: PurePosixPath) -> str:

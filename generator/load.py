@@ -13,7 +13,7 @@ from lxml import etree
 
 from . import __version__
 from .bindings import Loss, LossError, describe, imported, render_models
-from .errors import GeneratorError, Problem
+from .errors import GeneratorError, Problem, closest_known
 from .model import ComplexType, Gateway, Kind, Project, Service, Source
 from .naming import local_name, namespace, service_method
 from .wsdl_schemas import inline_schemas
@@ -220,9 +220,7 @@ def _unknown_keys(manifest: dict[str, Any], shown: str) -> list[Problem]:
         ("services", f"[[services]] #{n} ", s) for n, s in enumerate(manifest["services"], 1)
     ]
     return [
-        Problem(
-            shown, None, f"{where}{key}: unknown key (allowed: {', '.join(sorted(_KEYS[kind]))})"
-        )
+        Problem(shown, None, f"{where}{key}: unknown key{closest_known(key, sorted(_KEYS[kind]))}")
         for kind, where, table in tables
         for key in table
         if key not in _KEYS[kind]

@@ -474,3 +474,39 @@ def test_the_header_says_the_command_that_regenerates(tmp_path: Path) -> None:
     assert run("generate", cwd=tmp_path).returncode == 0
     line = (tmp_path / "src" / "libsoap" / "models.py").read_text().splitlines()[1]
     assert line == "# Regenerate with `medexempt generate` in the folder of pyproject.toml."
+
+
+def test_init_copies_nothing_from_outside_the_first_schemas_folder(tmp_path: Path) -> None:
+    """An absolute or escaping schemaLocation is refused at its line: init writes only in xsd/."""
+    source = tmp_path / "in"
+    source.mkdir()
+    for location in ("/etc/other.xsd", "../other.xsd"):
+        (source / "a.xsd").write_text(
+            '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:s">\n'
+            f'<xs:include schemaLocation="{location}"/></xs:schema>'
+        )
+        project = tmp_path / f"p{len(location)}"
+        project.mkdir()
+        done = run("init", "--from", str(source / "a.xsd"), "--service-id", "S", cwd=project)
+        assert done.returncode == 2 and f"a.xsd:2: {location}: only schemas beside" in done.stderr
+        assert not (project / "xsd").exists()
+
+
+def test_init_refuses_a_wsdl_with_two_schemas_of_one_namespace(tmp_path: Path) -> None:
+    schema = '<xs:schema targetNamespace="urn:s"><xs:complexType name="{0}"/></xs:schema>'
+    (tmp_path / "s.wsdl").write_text(
+        '<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"'
+        ' xmlns:xs="http://www.w3.org/2001/XMLSchema"><wsdl:types>'
+        + schema.format("ARequest") + schema.format("AResponse")
+        + "</wsdl:types></wsdl:definitions>"
+    )  # fmt: skip
+    project = tmp_path / "p"
+    project.mkdir()
+    done = run("init", "--from", str(tmp_path / "s.wsdl"), "--service-id", "S", cwd=project)
+    assert done.returncode == 2 and "two inline schemas of namespace urn:s" in done.stderr
+
+
+def test_an_out_on_the_command_line_equal_to_the_tables_keeps_its_package() -> None:
+    """Here [tool.medexempt] says out = generated, package = medexempt.generated."""
+    done = run("check", "--out", "./generated")
+    assert done.returncode == 0, done.stderr
