@@ -21,8 +21,6 @@ Import the dataclasses from `.models`, read and write whole messages with `.enve
 
 from __future__ import annotations
 
-from importlib.resources import files
-
 from .envelope import (
     Envelope,
     FaultCode,
@@ -33,7 +31,8 @@ from .envelope import (
     read_response,
     write_envelope,
 )
-from .services import SERVICES, ServiceBinding
+from .gateway import ServiceBinding
+from .services import SERVICES, wsdl_text
 from .xmlsafe import (
     MalformedXmlError,
     MessageError,
@@ -62,8 +61,3 @@ __all__ = [
     "wsdl_text",
     "write_envelope",
 ]
-
-
-def wsdl_text() -> str:
-    """The service's self-contained WSDL, with the address it was generated with."""
-    return files(__package__).joinpath("service.wsdl").read_text(encoding="utf-8")

@@ -34,7 +34,8 @@ from lxml import etree
 from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
 
-from . import codec, models, xmlvalues
+from . import syncchannel as sc
+from . import xmlvalues
 from .xmlsafe import (
     MessageError,
     SerializationError,
@@ -55,14 +56,13 @@ __all__ = [
     "write_envelope",
 ]
 
-SEND_MESSAGE = '{http://bip.bee.kz/SyncChannel/v10/Types}SendMessage'
-SEND_MESSAGE_RESPONSE = '{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageResponse'
-FAULT_DETAIL = '{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault'
-_GATEWAY_NS = 'http://bip.bee.kz/SyncChannel/v10/Types'
+SEND_MESSAGE = sc.SEND_MESSAGE
+SEND_MESSAGE_RESPONSE = sc.SEND_MESSAGE_RESPONSE
+FAULT_DETAIL = sc.FAULT_DETAIL
 _SERVICE_ID = "request/requestInfo/serviceId"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 # Declared once on the Envelope; payload namespaces are declared where xsi:type uses them.
-_DECLARED = {"ns2": _GATEWAY_NS}
+_DECLARED = {"ns2": sc.NAMESPACE}
 
 
 class SoapVersion(Enum):
@@ -120,7 +120,7 @@ class SoapFault:
 
     code: FaultCode
     reason: str
-    detail: models.ErrorInfo | None = None
+    detail: sc.ErrorInfo | None = None
     subcode: str | None = None
     actor: str | None = None
     lang: str = "en"
@@ -139,7 +139,7 @@ class Envelope(Generic[_B]):
     document: _Element | None = field(default=None, repr=False, compare=False)
 
 
-AnyBody = models.SendMessage | models.SendMessageResponse | SoapFault
+AnyBody = sc.SendMessage | sc.SendMessageResponse | SoapFault
 _AnyBody = TypeVar("_AnyBody", bound=AnyBody)
 
 
@@ -152,7 +152,7 @@ def read_message(data: bytes) -> Envelope[AnyBody]:
         if tag == SEND_MESSAGE:
             body = _read_send_message(content)
         elif tag == SEND_MESSAGE_RESPONSE:
-            body = codec.read_SendMessageResponse(content)
+            body = sc.read_send_message_response(content)
         elif tag == clark(version.namespace, "Fault"):
             body = _read_fault(content, version)
         else:
@@ -160,7 +160,7 @@ def read_message(data: bytes) -> Envelope[AnyBody]:
     return Envelope(body=body, version=version, header=header, document=root)
 
 
-def read_request(data: bytes) -> Envelope[models.SendMessage]:
+def read_request(data: bytes) -> Envelope[sc.SendMessage]:
     """Read a request envelope; anything but SendMessage in its Body is a MessageError."""
     version, header, content, root = _open(data)
     with _in_version(version):
@@ -172,13 +172,13 @@ def read_request(data: bytes) -> Envelope[models.SendMessage]:
 
 def read_response(
     data: bytes,
-) -> Envelope[models.SendMessageResponse | SoapFault]:
+) -> Envelope[sc.SendMessageResponse | SoapFault]:
     """Read a reply envelope: a SendMessageResponse or a Fault."""
     version, header, content, root = _open(data)
     with _in_version(version):
-        body: models.SendMessageResponse | SoapFault
+        body: sc.SendMessageResponse | SoapFault
         if content.tag == SEND_MESSAGE_RESPONSE:
-            body = codec.read_SendMessageResponse(content)
+            body = sc.read_send_message_response(content)
         elif content.tag == clark(version.namespace, "Fault"):
             body = _read_fault(content, version)
         else:
@@ -210,10 +210,10 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
 
 
 def _write_body(content: _AnyBody, version: SoapVersion, body: _Element) -> None:
-    if isinstance(content, models.SendMessage):
-        codec.write_SendMessage(content, _SE(body, SEND_MESSAGE))
-    elif isinstance(content, models.SendMessageResponse):
-        codec.write_SendMessageResponse(content, _SE(body, SEND_MESSAGE_RESPONSE))
+    if isinstance(content, sc.SendMessage):
+        sc.write_send_message(content, _SE(body, SEND_MESSAGE))
+    elif isinstance(content, sc.SendMessageResponse):
+        sc.write_send_message_response(content, _SE(body, SEND_MESSAGE_RESPONSE))
     elif isinstance(content, SoapFault):
         _write_fault(content, version, body)
     else:
@@ -229,14 +229,14 @@ def _in_version(version: SoapVersion) -> Iterator[None]:
         raise
 
 
-def _read_send_message(content: _Element) -> models.SendMessage:
+def _read_send_message(content: _Element) -> sc.SendMessage:
     try:
-        return codec.read_SendMessage(content)
-    except codec.UntypedPayloadError:
+        return sc.read_send_message(content)
+    except sc.UntypedPayloadError:
         # A payload without xsi:type (suds sends them so): read again, as the request type of
         # the message's serviceId. Only this rare message pays for the second reading.
-        with codec.payload_type_of(content.findtext(_SERVICE_ID)):
-            return codec.read_SendMessage(content)
+        with sc.payload_type_of(content.findtext(_SERVICE_ID)):
+            return sc.read_send_message(content)
 
 
 def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Element, _Element]:
@@ -257,7 +257,9 @@ def _open(data: bytes) -> tuple[SoapVersion, tuple[_Element, ...] | None, _Eleme
         elif child.tag == body_tag and body is None:
             body = child
         else:
-            error = MessageError("an Envelope holds at most one Header, then exactly one Body", path_of(child))
+            error = MessageError(
+                "an Envelope holds at most one Header, then exactly one Body", path_of(child)
+            )
             raise _known(error, version)
     if body is None:
         raise _known(MessageError("the Envelope has no Body", path_of(root)), version)
@@ -349,12 +351,12 @@ def _by_value(name: str) -> FaultCode | None:
         return None
 
 
-def _read_detail(detail: _Element | None) -> models.ErrorInfo | None:
+def _read_detail(detail: _Element | None) -> sc.ErrorInfo | None:
     if detail is None:
         return None
     for entry in detail:
         if entry.tag == FAULT_DETAIL:
-            return codec.read_ErrorInfo(entry)
+            return sc.read_error_info(entry)
     return None
 
 
@@ -387,12 +389,14 @@ def _write_fault(fault: SoapFault, version: SoapVersion, body: _Element) -> None
         detail_tag = clark(ns, "Detail")
     if fault.detail is not None:
         detail = _SE(el, detail_tag)
-        codec.write_ErrorInfo(fault.detail, _SE(detail, FAULT_DETAIL))
+        sc.write_error_info(fault.detail, _SE(detail, FAULT_DETAIL))
 
 
 def _check_subcode(subcode: str) -> None:
     # A SOAP 1.1 dotted suffix or a {namespace}name, whichever the subcode is, must write a QName.
-    namespace, _, local = subcode[1:].partition("}") if subcode.startswith("{") else ("-", "", subcode)
+    namespace, _, local = (
+        subcode[1:].partition("}") if subcode.startswith("{") else ("-", "", subcode)
+    )
     if not namespace or not all(part.isidentifier() for part in local.replace("-", "_").split(".")):
         raise SerializationError(f"fault subcode {subcode!r} cannot be written as a QName")
 

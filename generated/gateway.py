@@ -13,7 +13,8 @@
 # fmt: off
 # isort: skip_file
 # ruff: noqa: F401, I001
-"""What both ends of the gateway fill in the same way: ids, dates in Asia/Almaty, info blocks, faults."""
+"""What both ends of the gateway fill in the same way: ids, dates in Asia/Almaty, info blocks,
+faults, and the binding of a service to its payload types."""
 
 from __future__ import annotations
 
@@ -22,17 +23,31 @@ import typing
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from xsdata.models.datatype import XmlDateTime
 
-from . import models
+from . import syncchannel as sc
 from .envelope import FaultCode, SoapFault
 from .xmlsafe import MessageError
 
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 ZONE = ZoneInfo("Asia/Almaty")  # UTC+05:00 since 1 March 2024; tzdata ships with the package
-SUCCESS = models.StatusInfo(code="SUCCESS", message="The request has been processed")
+SUCCESS = sc.StatusInfo(code="SUCCESS", message="The request has been processed")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServiceBinding(Generic[Req, Resp]):
+    """One service reached through the gateway's SendMessage: its id and payload types."""
+
+    service_id: str
+    method: str
+    request: type[Req]
+    response: type[Resp]
+    request_qname: str
+    response_qname: str
 
 
 def now() -> XmlDateTime:
@@ -41,19 +56,19 @@ def now() -> XmlDateTime:
     return XmlDateTime.from_datetime(moment.replace(microsecond=moment.microsecond // 1000 * 1000))
 
 
-def request_of(message: models.SendMessage) -> models.SyncSendMessageRequest:
+def request_of(message: sc.SendMessage) -> sc.SyncSendMessageRequest:
     """The request of a SendMessage; some published gateway schemas make it nillable: nil is refused."""
-    request: models.SyncSendMessageRequest | None = message.request
+    request: sc.SyncSendMessageRequest | None = message.request
     if request is None:
         raise MessageError("SendMessage/request is nil", "/SendMessage/request")
     return request
 
 
 def response_of(
-    message: models.SendMessageResponse,
-) -> models.SyncSendMessageResponse:
+    message: sc.SendMessageResponse,
+) -> sc.SyncSendMessageResponse:
     """The response of a SendMessageResponse; nil (which some gateway copies allow) is refused."""
-    response: models.SyncSendMessageResponse | None = message.response
+    response: sc.SyncSendMessageResponse | None = message.response
     if response is None:
         raise MessageError("SendMessageResponse/response is nil", "/SendMessageResponse/response")
     return response
@@ -74,17 +89,20 @@ def request_message(
     route_id: str | None = None,
     session_id: str | None = None,
     properties: Mapping[str, str] | None = None,
-) -> models.SendMessage:
+) -> sc.SendMessage:
     """A SendMessage for `payload`, with a fresh messageId (unless given) and the current
     messageDate; `route_id`, `session_id` and `properties` (key -> value) go into requestInfo,
     a TypeError when this gateway's schema has no such field."""
-    info = models.SyncMessageInfo(
+    info = sc.SyncMessageInfo(
         message_id=message_id or new_message_id(),
         service_id=service_id,
         message_date=now(),
-        sender=models.SenderInfo(sender_id=sender_id, password=password),
+        sender=sc.SenderInfo(sender_id=sender_id, password=password),
     )
-    for name, wire, value in (("route_id", "routeId", route_id), ("session_id", "sessionId", session_id)):
+    for name, wire, value in (
+        ("route_id", "routeId", route_id),
+        ("session_id", "sessionId", session_id),
+    ):
         if value is not None:
             if name not in _field_names(type(info)):
                 raise TypeError(f"this gateway's requestInfo has no {wire}")
@@ -97,10 +115,10 @@ def request_message(
         make: Any = item
         given = [make(key=key, value=value) for key, value in properties.items()]
         setattr(info, "properties", given)  # noqa: B010 - not every gateway copy declares the field
-    return models.SendMessage(
-        request=models.SyncSendMessageRequest(
+    return sc.SendMessage(
+        request=sc.SyncSendMessageRequest(
             request_info=info,
-            request_data=models.MessageData(data=payload),
+            request_data=sc.MessageData(data=payload),
         )
     )
 
@@ -109,20 +127,18 @@ def _field_names(cls: type) -> set[str]:
     return {each.name for each in dataclasses.fields(cls)}
 
 
-def response_message(
-    request_info: models.SyncMessageInfo, payload: object
-) -> models.SendMessageResponse:
+def response_message(request_info: sc.SyncMessageInfo, payload: object) -> sc.SendMessageResponse:
     """The SendMessageResponse answering a request: fresh id, correlationId, date, SUCCESS."""
-    return models.SendMessageResponse(
-        response=models.SyncSendMessageResponse(
-            response_info=models.SyncMessageInfoResponse(
+    return sc.SendMessageResponse(
+        response=sc.SyncSendMessageResponse(
+            response_info=sc.SyncMessageInfoResponse(
                 message_id=new_message_id(),
                 correlation_id=request_info.message_id,
                 response_date=now(),
                 status=SUCCESS,
                 session_id=request_info.session_id,
             ),
-            response_data=models.MessageData(data=payload),
+            response_data=sc.ResponseData(data=payload),
         )
     )
 
@@ -138,7 +154,7 @@ def gateway_fault(
     return SoapFault(
         code=code,
         reason=message,
-        detail=models.ErrorInfo(
+        detail=sc.ErrorInfo(
             error_code=error_code,
             error_message=message,
             error_date=now(),

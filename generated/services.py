@@ -13,30 +13,15 @@
 # fmt: off
 # isort: skip_file
 # ruff: noqa: F401, I001
-"""The manifest: which serviceId sends and answers which payload type."""
+"""The manifest: which serviceId sends and answers which payload type; and the service's WSDL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from importlib.resources import files
+from typing import Any
 
 from . import models
-
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceBinding(Generic[Req, Resp]):
-    """One service reached through the gateway's SendMessage: its id and payload types."""
-
-    service_id: str
-    method: str
-    request: type[Req]
-    response: type[Resp]
-    request_qname: str
-    response_qname: str
-
+from .gateway import ServiceBinding
 
 MEDICAL_EXEMPTION_SEARCH: ServiceBinding[models.MedicalExemptionSearchRequest, models.MedicalExemptionSearchResponse] = ServiceBinding(
     service_id='EHEALTH_MEDICAL_EXEMPTION_SEARCH',
@@ -50,3 +35,8 @@ MEDICAL_EXEMPTION_SEARCH: ServiceBinding[models.MedicalExemptionSearchRequest, m
 SERVICES: dict[str, ServiceBinding[Any, Any]] = {
     MEDICAL_EXEMPTION_SEARCH.service_id: MEDICAL_EXEMPTION_SEARCH,
 }
+
+
+def wsdl_text() -> str:
+    """The service's self-contained WSDL, with the address it was generated with."""
+    return files(__package__).joinpath("service.wsdl").read_text(encoding="utf-8")

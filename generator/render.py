@@ -19,14 +19,22 @@ _PYTHON = (
     ("__init__.py", "__init__.py.jinja"),
     ("client.py", "client.py.jinja"),
     ("codec.py", "codec.py.jinja"),
-    ("envelope.py", "envelope.py.jinja"),
-    ("gateway.py", "gateway.py.jinja"),
     ("models.py", "models.py.jinja"),
     ("server.py", "server.py.jinja"),
     ("services.py", "services.py.jinja"),
+    ("syncchannel.py", "syncchannel.py.jinja"),
 )
 # Copied verbatim from generator/runtime/ under the header: they do not vary by schema.
-_RUNTIME = ("passwords.py", "wssecurity.py", "xmlsafe.py", "xmlvalues.py")
+_RUNTIME = (
+    "calls.py",
+    "envelope.py",
+    "gateway.py",
+    "passwords.py",
+    "serving.py",
+    "wssecurity.py",
+    "xmlsafe.py",
+    "xmlvalues.py",
+)
 _RUNTIME_DIR = Path(__file__).resolve().with_name("runtime")
 _BINDINGS = (
     {"name": "SyncChannelSoap11", "port": "SyncChannelSoap11Port", "prefix": "soap"},
