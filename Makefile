@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run generate check lint services test bench bench-smoke bench-tools clean
+.PHONY: install run generate check lint services test bench bench-smoke bench-tools clean wheel
 
 # Where the PostgreSQL tests connect; scripts/test-services.sh creates this user and database.
 export MEDEXEMPT_TEST_POSTGRES_URL ?= postgresql+psycopg://medexempt:medexempt@127.0.0.1:5432/medexempt_test
@@ -27,6 +27,10 @@ run: install
 
 generate: install
 	$(BIN)/medexempt generate
+
+## The wheel other projects install (dist/medexempt-VERSION-py3-none-any.whl).
+wheel: install
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w dist .
 
 check: install
 	$(BIN)/medexempt check
