@@ -625,7 +625,7 @@ def header(args: argparse.Namespace, postgres: str | None, skipped: str | None) 
             f"per cell; generator: {args.generator_repeats} runs; contenders interleaved in "
             "rotating order, medians over the rounds; spread = interquartile range / median"
         )
-    packages = ("lxml", "spyne", "gunicorn", "SQLAlchemy", "psycopg", "fpdf2", "xsdata")
+    packages = ("lxml", "spyne", "gunicorn", "SQLAlchemy", "psycopg", "pikepdf", "xsdata")
     versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
     wrk = shutil.which("wrk")
     wrk_version = "not installed"

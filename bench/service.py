@@ -574,7 +574,7 @@ def header(args: argparse.Namespace, databases: Sequence[Database], skipped: str
         )
     versions = ", ".join(
         f"{p} {importlib.metadata.version(p)}"
-        for p in ("fpdf2", "segno", "SQLAlchemy", "psycopg", "lxml")
+        for p in ("pikepdf", "fonttools", "segno", "SQLAlchemy", "psycopg", "lxml")
     )
     date_ = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -600,9 +600,9 @@ NOTES = """\
 ## What each row does
 
 - **cold render**: `exemptions.certificates.render.render(record, layout, url)` of the demo record
-  01085 (the original's sample) with its verification URL: a fresh fpdf2 document, PT Sans parsed
-  and subset-embedded, the QR code drawn, the PDF written. One untimed render per layout first (the
-  warm-up: imports, page caches). Renders are checked to be reproducible (same bytes twice).
+  01085 (the original's sample) with its verification URL: a fresh document, the QR code made and
+  drawn, the text laid out in PT Sans (cut once per process, in the untimed warm-up render per
+  layout), the PDF written. Renders are checked to be reproducible (same bytes twice).
 - **stored**: `Registry.stored_certificate(number, version, layout)` on the database's own engine:
   one session, one `SELECT pdf FROM certificates WHERE number, layout, version`, the bytes back.
   Checked to be the very bytes `render` gives. **cold / stored** is how many stored fetches one

@@ -84,9 +84,9 @@ class JsonLines(logging.Formatter):
 
 
 _listener: list[tuple[logging.handlers.QueueListener, logging.Handler]] = []
-# Libraries whose records can spell out personal data: fontTools lists the glyphs it keeps for a
-# certificate (the letters of a patient's name), fpdf2 the characters a font lacks. Errors only.
-QUIET_LOGGERS = ("fontTools", "fpdf")
+# Libraries whose records can spell out personal data: fontTools lists the glyphs it keeps when a
+# font is cut for a certificate (the letters of a patient's name). Errors only.
+QUIET_LOGGERS = ("fontTools",)
 
 
 def gunicorn_logconfig(level: str) -> dict[str, Any]:

@@ -6,13 +6,15 @@ the organisation and the doctor, under bilingual Kazakh/Russian labels. Dates re
 
 The font is PT Sans, from the `fontpkg-pt-sans` package: ParaType drew it for the languages of
 Kazakhstan and its neighbours, so it covers every Kazakh letter; it is embedded as a TrueType subset
-with a ToUnicode map, so the text can be copied and searched. The same record state gives the same
-bytes: the creation date is the issue date, and the file ID is a hash of the content.
+with a ToUnicode map, so the text can be copied and searched, and prepared once per process
+(`pdf.FontFile`): a record's two layouts render in a few milliseconds. The same record state gives
+the same bytes: the creation date is the issue date, and the file ID is a hash of the content.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -20,16 +22,15 @@ from importlib.resources import files
 from pathlib import Path
 
 import segno
-from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
-from fpdf.fonts import TTFFont
 
 from ..records import ZONE, Contraindication, Record
+from .pdf import CELL_MARGIN, Canvas, Font, FontFile, baseline, wrap
 
 FONT_DIR = Path(str(files("fontpkg_pt_sans").joinpath("files")))
 FONT_REGULAR = FONT_DIR / "PT_Sans-Web-Regular.ttf"
 FONT_BOLD = FONT_DIR / "PT_Sans-Web-Bold.ttf"
-_FAMILY = "PTSans"
+_REGULAR = FontFile(FONT_REGULAR)
+_BOLD = FontFile(FONT_BOLD)
 
 TITLE_KK = "Медициналық қарсы көрсетілім анықтамасы"
 TITLE_RU = "Справка о медицинском отводе"
@@ -58,18 +59,99 @@ class Layout(enum.Enum):
 
 def render(record: Record, layout: Layout, verify_url: str) -> bytes:
     """The certificate of `record` as a one-page A4 PDF; the QR code holds `verify_url`."""
-    pdf = _new_document(record)
-    try:
-        fields = _fields(record)
-        if layout is Layout.ELECTRONIC:
-            _electronic(pdf, record, fields, verify_url)
+    sheet = _Sheet()
+    fields = _fields(record)
+    if layout is Layout.ELECTRONIC:
+        _electronic(sheet, record, fields, verify_url)
+    else:
+        _printable(sheet, record, fields, verify_url)
+    # No clock in the file: the creation date is the issue date, and the /ID is derived from the
+    # content, so the same record state always gives the same bytes.
+    created = datetime.combine(record.issue_date, time(), ZONE).strftime("D:%Y%m%d%H%M%S+05'00'")
+    info = {
+        "Title": f"{TITLE_KK} / {TITLE_RU} № {record.number}",
+        "Subject": f"{record.procedure.name_ru} / {record.procedure.name_kk}",
+        "Creator": record.organization,
+        "Producer": "medexempt",
+        "CreationDate": created,
+    }
+    return sheet.canvas.output(info, lang="ru-KZ")
+
+
+class _Sheet:
+    """A cursor over a Canvas with the few calls the layouts make (cells of text, lines, boxes)."""
+
+    def __init__(self) -> None:
+        self.canvas = Canvas()
+        self.x, self.y = _MARGIN, _MARGIN
+        self.font: FontFile = _REGULAR
+        self.size = 10.0
+        self.text_colour: tuple[int, int, int] = _BLACK
+        self.fill_colour: tuple[int, int, int] = _BLACK
+        self._painting: tuple[int, int, int] | None = None  # the colour `rg` last set
+
+    def add_page(self) -> None:
+        self.canvas.new_page()
+        self._painting = None
+        self.x, self.y = _MARGIN, _MARGIN
+
+    def set_font(self, bold: bool, size: float) -> None:
+        self.font, self.size = (_BOLD if bold else _REGULAR), size
+
+    def set_xy(self, x: float, y: float) -> None:
+        self.x, self.y = x, y
+
+    def set_draw_colour(self, colour: tuple[int, int, int]) -> None:
+        self.canvas.stroke(colour)
+
+    def _paint(self, colour: tuple[int, int, int]) -> None:
+        if colour != self._painting:
+            self.canvas.fill(colour)
+            self._painting = colour
+
+    def box(self, x: float, y: float, w: float, h: float, *, fill: bool) -> None:
+        if fill:
+            self._paint(self.fill_colour)
+        self.canvas.rect(x, y, w, h, fill=fill)
+
+    def width(self, text: str) -> float:
+        return self.font.covering(text).width(text, self.size)
+
+    def cell(
+        self, w: float, h: float, text: str, *, center: bool = False, down: bool = True
+    ) -> None:
+        """One line of text in a cell at the cursor; then the cursor goes to the left margin of
+        the next line (`down`) or to the right of the cell."""
+        font = self.font.covering(text)
+        self._text_line(font, w, h, text, center)
+        if down:
+            self.x, self.y = _MARGIN, self.y + h
         else:
-            _printable(pdf, record, fields, verify_url)
-        return bytes(pdf.output())
-    finally:
-        for font in pdf.fonts.values():
-            if isinstance(font, TTFFont):
-                font.ttfont.close()  # fpdf2 leaves the font files open otherwise
+            self.x += w
+
+    def multi_cell(self, w: float, h: float, text: str, *, by_character: bool = False) -> int:
+        """`text` wrapped to cells `w` wide, `h` per line, from the cursor down; the cursor ends
+        at the left margin below it. The number of lines."""
+        font = self.font.covering(text)
+        lines = wrap(font, self.size, w, text, by_character=by_character)
+        x = self.x
+        for line in lines:
+            self.x = x
+            self._text_line(font, w, h, line, False)
+            self.y += h
+        self.x = _MARGIN
+        return len(lines)
+
+    def lines(self, w: float, text: str) -> int:
+        """How many lines `multi_cell` would take."""
+        return len(wrap(self.font.covering(text), self.size, w, text))
+
+    def _text_line(self, font: Font, w: float, h: float, text: str, center: bool) -> None:
+        if not text:
+            return
+        x = self.x + ((w - font.width(text, self.size)) / 2 if center else CELL_MARGIN)
+        self._paint(self.text_colour)
+        self.canvas.text(x, baseline(self.y, h, self.size), font, self.size, text)
 
 
 def ddmmyyyy(day: date) -> str:
@@ -122,133 +204,109 @@ def _fields(record: Record) -> list[_Field]:
     ]
 
 
-def _new_document(record: Record) -> FPDF:
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.add_font(_FAMILY, "", str(FONT_REGULAR))
-    pdf.add_font(_FAMILY, "B", str(FONT_BOLD))
-    # No clock in the file: the creation date is the issue date, and fpdf2 derives the /ID from
-    # the content and that date, so the same record state always gives the same bytes.
-    pdf.set_creation_date(datetime.combine(record.issue_date, time(), ZONE))
-    pdf.set_title(f"{TITLE_KK} / {TITLE_RU} № {record.number}")
-    pdf.set_subject(f"{record.procedure.name_ru} / {record.procedure.name_kk}")
-    pdf.set_creator(record.organization)
-    pdf.set_lang("ru-KZ")
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.set_auto_page_break(auto=True, margin=_MARGIN)
-    pdf.add_page()
-    return pdf
-
-
-def _electronic(pdf: FPDF, record: Record, fields: Sequence[_Field], url: str) -> None:
+def _electronic(sheet: _Sheet, record: Record, fields: Sequence[_Field], url: str) -> None:
     # Header band
     band_h = 38.0
-    pdf.set_fill_color(*_BRAND)
-    pdf.rect(0, 0, _PAGE_W, band_h, style="F")
-    pdf.set_text_color(*_WHITE)
-    pdf.set_xy(_MARGIN, 9)
-    pdf.set_font(_FAMILY, "", 9)
-    pdf.cell(
-        _CONTENT_W, 5, "Электрондық нысан / Электронная форма", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
-    pdf.set_font(_FAMILY, "B", 17)
-    pdf.cell(_CONTENT_W, 9, TITLE_KK, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.cell(_CONTENT_W, 9, TITLE_RU, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    sheet.fill_colour = _BRAND
+    sheet.box(0, 0, _PAGE_W, band_h, fill=True)
+    sheet.text_colour = _WHITE
+    sheet.set_xy(_MARGIN, 9)
+    sheet.set_font(False, 9)
+    sheet.cell(_CONTENT_W, 5, "Электрондық нысан / Электронная форма")
+    sheet.set_font(True, 17)
+    sheet.cell(_CONTENT_W, 9, TITLE_KK)
+    sheet.cell(_CONTENT_W, 9, TITLE_RU)
 
     # Number and issue date on the left, the QR code on the right
     qr_size = 42.0
     qr_x = _PAGE_W - _MARGIN - qr_size
     top = band_h + 8
-    _qr(pdf, url, qr_x, top, qr_size)
-    pdf.set_text_color(*_MUTED)
-    pdf.set_xy(_MARGIN, top + 2)
-    pdf.set_font(_FAMILY, "", 9)
-    pdf.cell(100, 5, "Анықтама нөмірі / Номер справки", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_text_color(*_BRAND)
-    pdf.set_font(_FAMILY, "B", 26)
-    pdf.cell(100, 13, f"№ {record.number}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_text_color(*_MUTED)
-    pdf.set_font(_FAMILY, "", 9)
-    pdf.set_y(pdf.get_y() + 3)
-    pdf.multi_cell(
+    _qr(sheet, url, qr_x, top, qr_size)
+    sheet.text_colour = _MUTED
+    sheet.set_xy(_MARGIN, top + 2)
+    sheet.set_font(False, 9)
+    sheet.cell(100, 5, "Анықтама нөмірі / Номер справки")
+    sheet.text_colour = _BRAND
+    sheet.set_font(True, 26)
+    sheet.cell(100, 13, f"№ {record.number}")
+    sheet.text_colour = _MUTED
+    sheet.set_font(False, 9)
+    sheet.y += 3
+    sheet.multi_cell(
         qr_x - _MARGIN - 6,
         4.5,
         "Анықтаманың түпнұсқалығын тексеру үшін QR-кодты сканерлеңіз.\n"
         "Отсканируйте QR-код, чтобы проверить подлинность справки.",
-        align="L",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
     )
 
     # The fields
     y = top + qr_size + 8
-    y = _field_rows(pdf, fields, y, ruled=False, shade=_BRAND_LIGHT)
+    y = _field_rows(sheet, fields, y, ruled=False, shade=_BRAND_LIGHT)
 
-    _footer(pdf, url, y + 6, colour=_MUTED)
+    _footer(sheet, url, y + 6, colour=_MUTED)
 
 
-def _printable(pdf: FPDF, record: Record, fields: Sequence[_Field], url: str) -> None:
-    pdf.set_draw_color(*_BLACK)
-    pdf.set_text_color(*_BLACK)
+def _printable(sheet: _Sheet, record: Record, fields: Sequence[_Field], url: str) -> None:
+    sheet.set_draw_colour(_BLACK)
+    sheet.text_colour = _BLACK
 
     # The issuing organisation at the top left, as on a paper form; the QR code at the top right
     qr_size = 34.0
     qr_x = _PAGE_W - _MARGIN - qr_size
-    _qr(pdf, url, qr_x, _MARGIN - 2, qr_size)
-    pdf.set_xy(_MARGIN, _MARGIN)
-    pdf.set_font(_FAMILY, "", 8.5)
-    pdf.cell(
-        100, 4.5, "Медициналық ұйым / Медицинская организация", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
-    pdf.set_font(_FAMILY, "B", 10.5)
-    pdf.multi_cell(
-        qr_x - _MARGIN - 8, 5, record.organization, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
+    _qr(sheet, url, qr_x, _MARGIN - 2, qr_size)
+    sheet.set_xy(_MARGIN, _MARGIN)
+    sheet.set_font(False, 8.5)
+    sheet.cell(100, 4.5, "Медициналық ұйым / Медицинская организация")
+    sheet.set_font(True, 10.5)
+    sheet.multi_cell(qr_x - _MARGIN - 8, 5, record.organization)
 
     # Title
-    pdf.set_y(max(pdf.get_y(), _MARGIN - 2 + qr_size) + 5)
-    pdf.set_font(_FAMILY, "B", 15)
-    pdf.cell(_CONTENT_W, 7.5, TITLE_KK, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.cell(_CONTENT_W, 7.5, TITLE_RU, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(_FAMILY, "B", 13)
-    pdf.cell(_CONTENT_W, 8, f"№ {record.number}", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    sheet.set_xy(_MARGIN, max(sheet.y, _MARGIN - 2 + qr_size) + 5)
+    sheet.set_font(True, 15)
+    sheet.cell(_CONTENT_W, 7.5, TITLE_KK, center=True)
+    sheet.cell(_CONTENT_W, 7.5, TITLE_RU, center=True)
+    sheet.set_font(True, 13)
+    sheet.cell(_CONTENT_W, 8, f"№ {record.number}", center=True)
 
     # The fields, in a ruled table
-    y = _field_rows(pdf, fields, pdf.get_y() + 4, ruled=True, shade=None)
+    y = _field_rows(sheet, fields, sheet.y + 4, ruled=True, shade=None)
 
     # Signature line and the place for the stamp
     stamp_r = 17.0
     y += 8
     if y + 2 * stamp_r > _FOOTER_Y - 6:  # no room above the footer: the block goes overleaf
-        pdf.add_page()
+        sheet.add_page()
+        sheet.set_draw_colour(_BLACK)
         y = _MARGIN
+    canvas = sheet.canvas
     stamp_cx = _PAGE_W - _MARGIN - stamp_r - 2
     stamp_cy = y + stamp_r
-    pdf.set_line_width(0.3)
-    pdf.set_dash_pattern(dash=1.5, gap=1.2)
-    pdf.circle(stamp_cx, stamp_cy, stamp_r, style="D")
-    pdf.set_dash_pattern()
-    pdf.set_font(_FAMILY, "", 9)
-    pdf.set_xy(stamp_cx - stamp_r, stamp_cy - 2.5)
-    pdf.cell(2 * stamp_r, 5, "М.О. / М.П.", align="C")
+    canvas.line_width(0.3)
+    canvas.dash(1.5, 1.2)
+    canvas.circle(stamp_cx, stamp_cy, stamp_r)
+    canvas.dash()
+    sheet.set_font(False, 9)
+    sheet.set_xy(stamp_cx - stamp_r, stamp_cy - 2.5)
+    sheet.cell(2 * stamp_r, 5, "М.О. / М.П.", center=True)
 
     sign_w = 70.0
-    pdf.set_font(_FAMILY, "", 9)
-    pdf.set_xy(_MARGIN, y + 4)
-    pdf.cell(sign_w + 40, 5, "Дәрігер / Врач", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    sheet.set_font(False, 9)
+    sheet.set_xy(_MARGIN, y + 4)
+    sheet.cell(sign_w + 40, 5, "Дәрігер / Врач")
     line_y = y + 20
-    pdf.line(_MARGIN, line_y, _MARGIN + sign_w, line_y)
-    pdf.set_xy(_MARGIN, line_y + 1)
-    pdf.set_font(_FAMILY, "", 7.5)
-    pdf.cell(sign_w, 4, "қолы / подпись", align="C")
-    pdf.set_xy(_MARGIN + sign_w + 4, line_y - 5.5)
-    pdf.set_font(_FAMILY, "B", 10)
-    pdf.cell(stamp_cx - stamp_r - _MARGIN - sign_w - 8, 5, record.doctor)
+    canvas.line(_MARGIN, line_y, _MARGIN + sign_w, line_y)
+    sheet.set_xy(_MARGIN, line_y + 1)
+    sheet.set_font(False, 7.5)
+    sheet.cell(sign_w, 4, "қолы / подпись", center=True)
+    sheet.set_xy(_MARGIN + sign_w + 4, line_y - 5.5)
+    sheet.set_font(True, 10)
+    sheet.cell(stamp_cx - stamp_r - _MARGIN - sign_w - 8, 5, record.doctor)
 
-    _footer(pdf, url, stamp_cy + stamp_r + 6, colour=_BLACK)
+    _footer(sheet, url, stamp_cy + stamp_r + 6, colour=_BLACK)
 
 
 def _field_rows(
-    pdf: FPDF,
+    sheet: _Sheet,
     fields: Sequence[_Field],
     y: float,
     *,
@@ -261,101 +319,88 @@ def _field_rows(
     pad = 2.2
     label_line = 4.2
     value_line = 5.6
-    if ruled:
-        pdf.set_line_width(0.25)
-        pdf.set_draw_color(*_BLACK)
-    else:
-        pdf.set_line_width(0.2)
-        pdf.set_draw_color(*_RULE)
+    canvas = sheet.canvas
+
+    def pens() -> None:
+        canvas.line_width(0.25 if ruled else 0.2)
+        canvas.stroke(_BLACK if ruled else _RULE)
+
+    pens()
     for index, field in enumerate(fields):
-        pdf.set_font(_FAMILY, "B", 11)
-        value_h = _height(pdf, value_w - 2 * pad, value_line, field.value)
-        pdf.set_font(_FAMILY, "", 8.5)
-        label_h = _height(pdf, label_w - 2 * pad, label_line, f"{field.label_kk}\n{field.label_ru}")
+        label = f"{field.label_kk}\n{field.label_ru}"
+        sheet.set_font(True, 11)
+        value_h = sheet.lines(value_w - 2 * pad, field.value) * value_line
+        sheet.set_font(False, 8.5)
+        label_h = sheet.lines(label_w - 2 * pad, label) * label_line
         row_h = max(value_h, label_h) + 2 * pad
         if y + row_h > _PAGE_H - _MARGIN:
-            pdf.add_page()
+            sheet.add_page()
+            pens()
             y = _MARGIN
         if shade is not None and index % 2 == 0:
-            pdf.set_fill_color(*shade)
-            pdf.rect(_MARGIN, y, _CONTENT_W, row_h, style="F")
+            sheet.fill_colour = shade
+            sheet.box(_MARGIN, y, _CONTENT_W, row_h, fill=True)
         # label: Kazakh over Russian
-        pdf.set_text_color(*(_BLACK if ruled else _MUTED))
-        pdf.set_xy(_MARGIN + pad, y + pad)
-        pdf.set_font(_FAMILY, "", 8.5)
-        pdf.multi_cell(
-            label_w - 2 * pad, label_line, f"{field.label_kk}\n{field.label_ru}", align="L"
-        )
+        sheet.text_colour = _BLACK if ruled else _MUTED
+        sheet.set_xy(_MARGIN + pad, y + pad)
+        sheet.set_font(False, 8.5)
+        sheet.multi_cell(label_w - 2 * pad, label_line, label)
         # value
-        pdf.set_text_color(*(_BLACK if ruled else _INK))
-        pdf.set_xy(_MARGIN + label_w + pad, y + pad)
-        pdf.set_font(_FAMILY, "B", 11)
-        pdf.multi_cell(value_w - 2 * pad, value_line, field.value, align="L")
+        sheet.text_colour = _BLACK if ruled else _INK
+        sheet.set_xy(_MARGIN + label_w + pad, y + pad)
+        sheet.set_font(True, 11)
+        sheet.multi_cell(value_w - 2 * pad, value_line, field.value)
         if ruled:
-            pdf.rect(_MARGIN, y, _CONTENT_W, row_h, style="D")
-            pdf.line(_MARGIN + label_w, y, _MARGIN + label_w, y + row_h)
+            canvas.rect(_MARGIN, y, _CONTENT_W, row_h, fill=False)
+            canvas.line(_MARGIN + label_w, y, _MARGIN + label_w, y + row_h)
         elif shade is None:
-            pdf.line(_MARGIN, y + row_h, _MARGIN + _CONTENT_W, y + row_h)
+            canvas.line(_MARGIN, y + row_h, _MARGIN + _CONTENT_W, y + row_h)
         y += row_h
     return y
 
 
-def _height(pdf: FPDF, width: float, line: float, text: str) -> float:
-    """The height `multi_cell` gives `text`; measured without laying it out when no line wraps."""
-    parts = text.split("\n")
-    if all(pdf.get_string_width(part) < width - 2 * pdf.c_margin for part in parts):
-        return float(len(parts)) * line
-    lines = pdf.multi_cell(width, line, text, dry_run=True, output=MethodReturnValue.LINES)
-    assert isinstance(lines, list)
-    return float(len(lines)) * line
-
-
-def _footer(pdf: FPDF, url: str, y: float, *, colour: tuple[int, int, int]) -> None:
+def _footer(sheet: _Sheet, url: str, y: float, *, colour: tuple[int, int, int]) -> None:
     y = max(y, _FOOTER_Y)
-    pdf.set_draw_color(*colour)
-    pdf.set_line_width(0.2)
-    pdf.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
-    pdf.set_text_color(*colour)
-    pdf.set_font(_FAMILY, "", 7.5)
-    pdf.set_xy(_MARGIN, y + 1.5)
-    pdf.multi_cell(
-        _CONTENT_W,
-        3.8,
-        "Анықтаманың түпнұсқалығын тексеру / Проверка подлинности справки:",
-        align="L",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
+    canvas = sheet.canvas
+    canvas.stroke(colour)
+    canvas.line_width(0.2)
+    canvas.line(_MARGIN, y, _PAGE_W - _MARGIN, y)
+    sheet.text_colour = colour
+    sheet.set_font(False, 7.5)
+    sheet.set_xy(_MARGIN, y + 1.5)
+    sheet.multi_cell(
+        _CONTENT_W, 3.8, "Анықтаманың түпнұсқалығын тексеру / Проверка подлинности справки:"
     )
-    pdf.multi_cell(
-        _CONTENT_W, 3.8, url, align="L", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-    )
+    sheet.multi_cell(_CONTENT_W, 3.8, url, by_character=True)
 
 
-def _qr(pdf: FPDF, url: str, x: float, y: float, size: float) -> None:
-    """The QR code of `url` as vector squares (black on white, quiet zone of four modules)."""
+@functools.lru_cache(maxsize=32)
+def _modules(url: str) -> tuple[int, str]:
+    """The QR code of `url`: its size in modules, and its dark modules as a path of unit squares
+    (one per run in a row); both layouts of a record draw the same code, made once."""
     code = segno.make(url, error="m", micro=False)
-    quiet = 4
     rows = [list(row) for row in code.matrix_iter(scale=1, border=0)]
-    count = len(rows)
-    module = size / (count + 2 * quiet)
-    pdf.set_fill_color(*_WHITE)
-    pdf.rect(x, y, size, size, style="F")
-    pdf.set_fill_color(*_BLACK)
-    origin_x = x + quiet * module
-    origin_y = y + quiet * module
+    runs = []
     for r, row in enumerate(rows):
         c = 0
-        while c < count:
+        while c < len(row):
             if not row[c]:
                 c += 1
                 continue
             start = c
-            while c < count and row[c]:
+            while c < len(row) and row[c]:
                 c += 1
-            pdf.rect(
-                origin_x + start * module,
-                origin_y + r * module,
-                (c - start) * module,
-                module,
-                style="F",
-            )
+            runs.append(f"{start} {r} {c - start} 1 re")
+    return len(rows), "\n".join(runs)
+
+
+def _qr(sheet: _Sheet, url: str, x: float, y: float, size: float) -> None:
+    """The QR code of `url` as vector squares (black on white, quiet zone of four modules)."""
+    count, path = _modules(url)
+    quiet = 4
+    module = size / (count + 2 * quiet)
+    sheet.fill_colour = _WHITE
+    sheet.box(x, y, size, size, fill=True)
+    sheet.fill_colour = _BLACK
+    sheet._paint(_BLACK)
+    sheet.canvas.grid(x + quiet * module, y + quiet * module, module, path)

@@ -191,3 +191,33 @@ def test_a_changed_record_gives_different_bytes() -> None:
     assert render(changed, Layout.ELECTRONIC, url_of(changed)) != pdf_of(
         "temporary", Layout.ELECTRONIC
     )
+
+
+def test_a_letter_outside_the_prepared_font_is_cut_in_for_its_document(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`é` is in PT Sans but not in the repertoire cut once per process: that document gets a font
+    cut for it, and the letter comes back; a letter PT Sans lacks is counted in a warning that
+    does not show it (it may be a patient's name)."""
+    from dataclasses import replace
+
+    accented = replace(PERMANENT, first_name="Renée")
+    assert "Renée" in text_of(render(accented, Layout.PRINTABLE, url_of(accented)))
+    lacking = replace(PERMANENT, first_name="Ли中")
+    with caplog.at_level("WARNING"):
+        pdf = render(lacking, Layout.PRINTABLE, url_of(lacking))
+    assert "Ли" in text_of(pdf)
+    [warning] = [r for r in caplog.records if "lacks" in r.getMessage()]
+    assert "1 characters" in warning.getMessage() and "中" not in warning.getMessage()
+
+
+def test_long_values_wrap_inside_their_cells_and_move_to_a_second_page() -> None:
+    """Values wrap at word boundaries to the cell's width; rows that no longer fit go overleaf."""
+    from dataclasses import replace
+
+    long_name = " ".join(["Медициналық ұйымның өте ұзын атауы"] * 12)
+    record = replace(TEMPORARY, organization=long_name)
+    pdf = render(record, Layout.PRINTABLE, url_of(record))
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 2
+    assert text_of(pdf).count("өте ұзын атауы") == 2 * 12  # the header and the field row

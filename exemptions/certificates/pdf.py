@@ -1,0 +1,388 @@
+"""Pages of text, rectangles and lines as a PDF file, with fonts prepared once per process.
+
+A certificate is small and its fonts are always the same, so the costly part of making a PDF, the
+font, is done once: fontTools cuts each TrueType font to the letters a certificate uses (Kazakh,
+Russian and Latin letters, digits, punctuation; hinting and layout tables dropped), and its glyph
+ids, advance widths, ToUnicode map and compressed bytes are kept for every later document. Text is
+written as glyph ids (Identity-H), so it can be copied and searched; pikepdf (qpdf) writes the
+file, with a document ID derived from its content. Text outside that repertoire gets a font cut for
+its document (slower, same result).
+
+Coordinates are millimetres from the top left of an A4 page, as a page is designed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import logging
+import string
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+from fontTools import subset as ftsubset  # type: ignore[import-untyped]
+from fontTools import ttLib
+from pikepdf import Array, Dictionary, Name
+
+log = logging.getLogger(__name__)
+
+PAGE_W = 210.0  # A4, millimetres
+PAGE_H = 297.0
+_PT = 72 / 25.4  # points per millimetre
+CELL_MARGIN = 1.0  # the inner margin of a cell, left and right, as fpdf draws them
+
+Colour = tuple[int, int, int]
+
+# What a certificate writes: Latin, Russian and Kazakh letters, digits, punctuation, signs.
+_KAZAKH = "ӘәҒғҚқҢңӨөҰұҮүҺһІі"
+REPERTOIRE = frozenset(
+    string.printable.strip() + " "
+    + "".join(chr(c) for c in range(0x0400, 0x0460))  # Cyrillic: Russian and its neighbours
+    + _KAZAKH
+    + "\u00a0«»–—№…“”„‘’·°"
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Font:
+    """A TrueType font cut to a set of characters, ready to embed: the same bytes every time."""
+
+    name: str  # the PostScript name, e.g. PTSans-Bold
+    data: bytes  # the cut font, zlib-compressed
+    length: int  # its size uncompressed
+    gids: Mapping[str, int]  # character -> glyph id
+    widths: Sequence[int]  # advance per glyph id, thousandths of an em
+    advances: Mapping[str, int]  # character -> its advance, thousandths of an em
+    hex_ids: Mapping[int, str]  # code point -> its glyph id in four hex digits (.notdef if none)
+    ascent: int
+    descent: int
+    cap_height: int
+    bbox: tuple[int, int, int, int]
+    to_unicode: bytes  # the CMap from glyph id to character
+
+    def width(self, text: str, size: float) -> float:
+        """The advance of `text` at `size` points, in millimetres."""
+        advances, notdef = self.advances, self.widths[0]
+        return sum([advances.get(c, notdef) for c in text]) * size / (1000 * _PT)
+
+    def encode(self, text: str) -> str:
+        """`text` as a hex string of two-byte glyph ids (.notdef for a character it lacks)."""
+        return text.translate(self.hex_ids)
+
+    def covers(self, text: str) -> bool:
+        """Whether every character of `text` but its line breaks has a glyph here."""
+        gids = self.gids
+        return all(c in gids for c in text.replace("\n", ""))
+
+
+class FontFile:
+    """A TrueType file and the fonts cut from it: the repertoire's once, others on demand."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cuts: dict[frozenset[str], Font] = {}  # a few, oldest dropped first
+
+    @functools.cached_property
+    def standard(self) -> Font:
+        """The font cut to REPERTOIRE (every character of it that the file has)."""
+        return _cut(self.path, REPERTOIRE)
+
+    def covering(self, text: str) -> Font:
+        """The standard font if it covers `text`, else one cut for it (kept for a few texts)."""
+        font = self.standard
+        if font.covers(text):
+            return font
+        chars = REPERTOIRE | frozenset(text.replace("\n", ""))
+        cut = self._cuts.get(chars)
+        if cut is None:
+            cut = _cut(self.path, chars)
+            missing = {c for c in text.replace("\n", "") if c not in cut.gids}
+            if missing:  # counted, not shown: the text may be a patient's name
+                log.warning(
+                    "%s lacks %d characters of a text: drawn as .notdef",
+                    self.path.name,
+                    len(missing),
+                )
+            if len(self._cuts) >= 16:
+                self._cuts.pop(next(iter(self._cuts)))
+            self._cuts[chars] = cut
+        return cut
+
+
+def _cut(path: Path, chars: Iterable[str]) -> Font:
+    font = ttLib.TTFont(path, recalcTimestamp=False)
+    options = ftsubset.Options(
+        notdef_outline=True, recommended_glyphs=True, hinting=False, layout_features=[]
+    )
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "kern", "FFTM", "hdmx", "DSIG", "LTSH"]
+    subsetter = ftsubset.Subsetter(options)
+    subsetter.populate(unicodes=sorted({ord(c) for c in chars}))
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    raw = buffer.getvalue()
+    font = ttLib.TTFont(io.BytesIO(raw))
+    scale = 1000 / font["head"].unitsPerEm
+    order = font.getGlyphOrder()
+    metrics = font["hmtx"].metrics
+    widths = [round(metrics[name][0] * scale) for name in order]
+    cmap = font.getBestCmap()
+    gids = {chr(code): font.getGlyphID(name) for code, name in cmap.items()}
+    head, os2 = font["head"], font["OS/2"]
+    ps_name = font["name"].getDebugName(6) or path.stem
+    return Font(
+        name=ps_name,
+        data=zlib.compress(raw, 9),
+        length=len(raw),
+        gids=gids,
+        widths=widths,
+        advances={char: widths[gid] for char, gid in gids.items()},
+        hex_ids=_HexIds({ord(char): f"{gid:04X}" for char, gid in gids.items()}),
+        ascent=round(os2.sTypoAscender * scale),
+        descent=round(os2.sTypoDescender * scale),
+        cap_height=round(getattr(os2, "sCapHeight", os2.sTypoAscender) * scale),
+        bbox=(
+            round(head.xMin * scale),
+            round(head.yMin * scale),
+            round(head.xMax * scale),
+            round(head.yMax * scale),
+        ),
+        to_unicode=_to_unicode(gids),
+    )
+
+
+class _HexIds(dict[int, str]):
+    """What str.translate reads: a character without a glyph becomes .notdef."""
+
+    def __missing__(self, key: int) -> str:
+        return "0000"
+
+
+def _to_unicode(gids: Mapping[str, int]) -> bytes:
+    pairs = sorted((gid, char) for char, gid in gids.items() if gid)
+    first: dict[int, str] = {}
+    for gid, char in pairs:
+        first.setdefault(gid, char)  # a glyph of two characters reads as the first
+    entries = [
+        f"<{gid:04X}> <{char.encode('utf-16-be').hex().upper()}>" for gid, char in first.items()
+    ]
+    blocks = []
+    for start in range(0, len(entries), 100):
+        chunk = entries[start : start + 100]
+        blocks.append(f"{len(chunk)} beginbfchar\n" + "\n".join(chunk) + "\nendbfchar")
+    return (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + "\n".join(blocks)
+        + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
+    ).encode("ascii")
+
+
+def _n(value: float) -> str:
+    """A number as the content stream writes it: to a hundredth of a point."""
+    return f"{value:.2f}"
+
+
+@dataclass
+class Page:
+    """One page's drawing operators."""
+
+    ops: list[str] = field(default_factory=list)
+
+
+class Canvas:
+    """A document being drawn: pages of operators, and the fonts they use."""
+
+    def __init__(self) -> None:
+        self.pages: list[Page] = []
+        self._fonts: dict[int, tuple[str, Font]] = {}  # id(font) -> (resource name, font)
+        self.new_page()
+
+    def new_page(self) -> None:
+        self.pages.append(Page())
+
+    @property
+    def _ops(self) -> list[str]:
+        return self.pages[-1].ops
+
+    def fill(self, colour: Colour) -> None:
+        self._ops.append(" ".join(_n(c / 255) for c in colour) + " rg")
+
+    def stroke(self, colour: Colour) -> None:
+        self._ops.append(" ".join(_n(c / 255) for c in colour) + " RG")
+
+    def line_width(self, width: float) -> None:
+        self._ops.append(f"{_n(width * _PT)} w")
+
+    def dash(self, dash: float = 0, gap: float = 0) -> None:
+        pattern = f"[{_n(dash * _PT)} {_n(gap * _PT)}]" if dash else "[]"
+        self._ops.append(f"{pattern} 0 d")
+
+    def rect(self, x: float, y: float, w: float, h: float, *, fill: bool) -> None:
+        box = f"{_n(x * _PT)} {_n((PAGE_H - y - h) * _PT)} {_n(w * _PT)} {_n(h * _PT)} re"
+        self._ops.append(f"{box} {'f' if fill else 'S'}")
+
+    def grid(self, x: float, y: float, unit: float, path: str) -> None:
+        """Fill `path`, drawn in a grid of `unit`-sized squares with rows going down from the top
+        left corner (`x`, `y`): a QR code's modules, the same path at any place and size."""
+        scale = unit * _PT
+        self._ops.append(
+            f"q {_n(scale)} 0 0 {_n(-scale)} {_n(x * _PT)} {_n((PAGE_H - y) * _PT)} cm"
+        )
+        self._ops.append(path + " f Q")
+
+    def line(self, x1: float, y1: float, x2: float, y2: float) -> None:
+        start = f"{_n(x1 * _PT)} {_n((PAGE_H - y1) * _PT)} m"
+        self._ops.append(f"{start} {_n(x2 * _PT)} {_n((PAGE_H - y2) * _PT)} l S")
+
+    def circle(self, cx: float, cy: float, r: float) -> None:
+        """A stroked circle, as four Bézier arcs."""
+        k = 0.5523 * r  # the control distance of a quarter circle
+        x, y = cx * _PT, (PAGE_H - cy) * _PT
+        r, k = r * _PT, k * _PT
+        self._ops.append(
+            f"{_n(x + r)} {_n(y)} m "
+            f"{_n(x + r)} {_n(y + k)} {_n(x + k)} {_n(y + r)} {_n(x)} {_n(y + r)} c "
+            f"{_n(x - k)} {_n(y + r)} {_n(x - r)} {_n(y + k)} {_n(x - r)} {_n(y)} c "
+            f"{_n(x - r)} {_n(y - k)} {_n(x - k)} {_n(y - r)} {_n(x)} {_n(y - r)} c "
+            f"{_n(x + k)} {_n(y - r)} {_n(x + r)} {_n(y - k)} {_n(x + r)} {_n(y)} c S"
+        )
+
+    def text(self, x: float, baseline: float, font: Font, size: float, text: str) -> None:
+        """`text` from `x` on the `baseline`, in the current fill colour."""
+        name = self._resource(font)
+        position = f"{_n(x * _PT)} {_n((PAGE_H - baseline) * _PT)}"
+        self._ops.append(f"BT /{name} {_n(size)} Tf {position} Td <{font.encode(text)}> Tj ET")
+
+    def _resource(self, font: Font) -> str:
+        known = self._fonts.get(id(font))
+        if known is None:
+            known = (f"F{len(self._fonts) + 1}", font)
+            self._fonts[id(font)] = known
+        return known[0]
+
+    def output(self, info: Mapping[str, str], lang: str) -> bytes:
+        """The PDF file: the same drawing and info give the same bytes."""
+        pdf = pikepdf.new()
+        resources = Dictionary(
+            Font=Dictionary({f"/{name}": _embed(pdf, font) for name, font in self._fonts.values()})
+        )
+        for page in self.pages:
+            added = pdf.add_blank_page(page_size=(PAGE_W * _PT, PAGE_H * _PT))
+            content = pikepdf.Stream(pdf, b"")
+            content.write(
+                zlib.compress("\n".join(page.ops).encode("ascii"), 6), filter=Name.FlateDecode
+            )
+            added.obj.Contents = pdf.make_indirect(content)
+            added.obj.Resources = resources
+        for key, value in info.items():
+            pdf.docinfo[Name(f"/{key}")] = value
+        pdf.Root.Lang = pikepdf.String(lang)
+        out = io.BytesIO()
+        pdf.save(
+            out,
+            deterministic_id=True,
+            compress_streams=True,
+            recompress_flate=False,
+            fix_metadata_version=False,
+        )
+        return out.getvalue()
+
+
+def _embed(pdf: pikepdf.Pdf, font: Font) -> pikepdf.Object:
+    tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(font.data).digest()[:6])
+    base = Name(f"/{tag}+{font.name}")
+    file = pikepdf.Stream(pdf, b"")
+    file.write(font.data, filter=Name.FlateDecode)
+    file.Length1 = font.length
+    to_unicode = pikepdf.Stream(pdf, b"")
+    to_unicode.write(zlib.compress(font.to_unicode, 9), filter=Name.FlateDecode)
+    descriptor = Dictionary(
+        Type=Name.FontDescriptor,
+        FontName=base,
+        Flags=32,
+        FontBBox=Array(list(font.bbox)),
+        ItalicAngle=0,
+        Ascent=font.ascent,
+        Descent=font.descent,
+        CapHeight=font.cap_height,
+        StemV=80,
+        FontFile2=pdf.make_indirect(file),
+    )
+    cid_font = Dictionary(
+        Type=Name.Font,
+        Subtype=Name.CIDFontType2,
+        BaseFont=base,
+        CIDSystemInfo=Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
+        FontDescriptor=pdf.make_indirect(descriptor),
+        W=Array(_compact_widths(font.widths)),
+        CIDToGIDMap=Name.Identity,
+    )
+    return pdf.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type0,
+            BaseFont=base,
+            Encoding=Name("/Identity-H"),
+            DescendantFonts=Array([pdf.make_indirect(cid_font)]),
+            ToUnicode=pdf.make_indirect(to_unicode),
+        )
+    )
+
+
+def _compact_widths(widths: Sequence[int]) -> list[int | Array]:
+    """The W array: the first glyph id, then the widths of the glyphs from it on."""
+    return [0, Array(list(widths))]
+
+
+def wrap(
+    font: Font, size: float, width: float, text: str, *, by_character: bool = False
+) -> list[str]:
+    """The lines `text` takes in a cell `width` wide: at its line breaks, then between words (or
+    anywhere, `by_character`); a word wider than the cell is cut where it must be."""
+    room = width - 2 * CELL_MARGIN
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        if by_character:
+            lines += _cut_to(font, size, room, paragraph)
+            continue
+        current = ""
+        for word in paragraph.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if font.width(candidate, size) <= room:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            if font.width(word, size) <= room:
+                current = word
+            else:
+                *whole, current = _cut_to(font, size, room, word)
+                lines += whole
+        lines.append(current)
+    return lines
+
+
+def _cut_to(font: Font, size: float, room: float, text: str) -> list[str]:
+    lines, current = [], ""
+    for char in text:
+        if current and font.width(current + char, size) > room:
+            lines.append(current)
+            current = char
+        else:
+            current += char
+    return [*lines, current]
+
+
+def baseline(top: float, height: float, size: float) -> float:
+    """Where text of `size` points sits in a cell from `top`, `height` high (centred, as fpdf)."""
+    return top + height / 2 + 0.3 * size / _PT
+
+
+__all__ = ["PAGE_H", "PAGE_W", "Canvas", "Font", "FontFile", "baseline", "wrap"]
