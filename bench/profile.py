@@ -5,7 +5,7 @@ Run from the project root (py-spy attaches to other processes: run as root, or a
     python -m bench.profile [--before REV] [--seconds N] [--concurrency C] [--out FILE.md]
 
 `python -m medexempt serve --demo --workers 2` on a fresh SQLite file is loaded by `wrk` with the
-original's request (01085 found, certificates stored by a warm-up) while `py-spy record
+original's request (01085 found, certificates in the workers' memory after a warm-up) while `py-spy record
 --subprocesses --nonblocking` samples every worker. Each sample of a thread handling a request is
 put in one part of the request by the deepest frame that names it (the database, reading the
 request, writing the answer, the request log, gunicorn sending the answer, ...). With `--before
@@ -40,7 +40,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("read the request (XML)", ("read_request", "parse_xml", "codec.py:read_", " read_")),
     ("sender authentication", ("Senders.check", "passwords.py")),
     ("database (SQLAlchemy and driver)", ("Registry.", "sqlalchemy/", "psycopg/", "sqlite")),
-    ("certificates (rendered, stored, cached)", ("SearchService.certificate",)),
+    ("certificates (rendered, or from memory)", ("SearchService.certificate",)),
     ("write the answer (XML)", ("write_envelope", "tostring_spliced", "set_base64", " write_")),
     ("request log (JSON line; its writing thread too)", ("log_request", "logging/")),
 )
@@ -149,7 +149,7 @@ def report(profiles: list[Profile], args: argparse.Namespace) -> str:
         "## Profile of the served found search (py-spy)",
         "",
         f"`python -m medexempt serve --demo --workers {served.WORKERS}` on SQLite under `wrk -c "
-        f"{args.concurrency}` posting the original's request (01085, certificates stored); "
+        f"{args.concurrency}` posting the original's request (01085, certificates in the workers' memory); "
         f"`py-spy record --subprocesses --nonblocking --rate {args.rate}` for {args.seconds} s. "
         "Share of the samples of threads handling a request, by the deepest frame naming a part "
         "(wall time of those threads: a thread waiting on a socket, a lock or the database "

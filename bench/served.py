@@ -7,17 +7,17 @@ Run from the project root:
 1. In-process, bytes in -> bytes out, no socket: the original's request
    (`tests/cases/original-request/message.xml`) through (a) `generated.server.make_app` with a small
    Servicer answering a fixed found record with the two real ~60 KB certificates, (b) the whole
-   reference site (`exemptions.app.build_app`, SQLite, demo data, certificates stored, no replay
+   reference site (`exemptions.app.build_app`, SQLite, demo data, certificates in the worker's memory, no replay
    window) and (c) the same operation in spyne (`bench.spyne_peer`, Soap11 in and out, the same
    certificates). Every answer is checked before timing.
 2. Over HTTP on loopback: `python -m medexempt serve --demo --workers 2` (gunicorn, gthread) on a
    fresh SQLite file, and on PostgreSQL when given (--postgres, else env
    MEDEXEMPT_TEST_POSTGRES_URL; its `public` schema is emptied), loaded by `wrk` in its own process
    with a Lua script posting the body: requests per second and p50/p99 at concurrency 1, 16 and 64,
-   for the search that finds 01085 (certificates stored by a warm-up search) and for NOT_FOUND.
+   for the search that finds 01085 (certificates kept in the workers' memory by a warm-up search) and for NOT_FOUND.
 3. The floor: gunicorn with the same settings serving `floor_app`, a WSGI app answering the bytes of
    a real 01085 answer captured once. The served search's throughput is given as a ratio to it.
-4. Certificates cold vs stored (`bench.service`'s measurement, SQLite) and the generator's own run
+4. Certificates, a record's first render (`bench.service`'s measurement) and the generator's own run
    time (`medexempt generate` into a fresh folder, checked to equal `generated/`).
 
 Method: the contenders of a part are interleaved, the order rotating from round to round, and rows
@@ -242,8 +242,10 @@ def part_inprocess(
             check_spyne(answer, certificates)
             check_spyne(run(), certificates)
         else:
-            _require(sb.certificates_of(answer, key) == certificates, f"{key}: certificates")
-            _require(sb.certificates_of(run(), key) == certificates, f"{key}: certificates")
+            _require(
+                sb.certificates_of(answer, key, NUMBER) == certificates, f"{key}: certificates"
+            )
+            _require(sb.certificates_of(run(), key, NUMBER) == certificates, f"{key}: certificates")
         sizes[key] = len(answer.body)
     numbers = {k: 1 if args.quick else sb.calibrate(runs[k], args.min_time) for k in keys}
     seconds: dict[str, list[float]] = {k: [] for k in keys}
@@ -384,7 +386,7 @@ def http_post(url: str, body: bytes) -> tuple[int, bytes]:
 
 def check_found(body: bytes, certificates: tuple[bytes, bytes] | None, where: str) -> None:
     answer = sb.Answer("200 OK", {"content-length": str(len(body))}, body)
-    got = sb.certificates_of(answer, where)
+    got = sb.certificates_of(answer, where, NUMBER)
     _require(certificates is None or got == certificates, f"{where}: certificates differ")
 
 
@@ -536,7 +538,7 @@ def part_http(
         f"`bench.served:spyne_app` ({SPYNE}: the in-process spyne peer). "
         f"`wrk` in its own process, {seconds} s per cell, {repeats} round(s), "
         "cells interleaved in rotating order; medians over the rounds. Found: the original's "
-        f"request (01085, certificates stored by a warm-up); NOT_FOUND: the same with number "
+        f"request (01085, certificates in the workers' memory after a warm-up); NOT_FOUND: the same with number "
         f"{MISSING}. {total:,} requests in all: zero socket errors, zero non-2xx answers, and "
         "every sampled answer checked (before timing and after every cell).",
         "",
@@ -625,7 +627,7 @@ def header(args: argparse.Namespace, postgres: str | None, skipped: str | None) 
             f"per cell; generator: {args.generator_repeats} runs; contenders interleaved in "
             "rotating order, medians over the rounds; spread = interquartile range / median"
         )
-    packages = ("lxml", "spyne", "gunicorn", "SQLAlchemy", "psycopg", "pikepdf", "xsdata")
+    packages = ("lxml", "spyne", "gunicorn", "SQLAlchemy", "psycopg", "fonttools", "xsdata")
     versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in packages)
     wrk = shutil.which("wrk")
     wrk_version = "not installed"
@@ -690,10 +692,10 @@ NOTES = """\
   returns a prebuilt found answer (01085 UP_TO_DATE, the two real certificate PDFs): read and check
   the envelope, authenticate the sender (scrypt hash, verified once and remembered), dispatch,
   write the answer with both PDFs in base64.
-- **ours: whole reference site**: `exemptions.app.build_app` on SQLite with the demo data and the
-  certificates already stored (replay window off, as in the demo): the same plus the search
-  query, the rules and statuses, the certificates (stored in the database, kept in the worker's
-  memory by record version after the first fetch), the request log line.
+- **ours: whole reference site**: `exemptions.app.build_app` on SQLite with the demo data, 01085
+  searched once before (replay window off, as in the demo): the same plus the search query, the
+  rules and statuses, the certificates (rendered by the first search, kept in the worker's memory
+  by record version), the request log line.
 - **spyne**: `bench/spyne_peer.py`, a spyne `Application` with one wrapped `SendMessage` operation
   of the same shape (request number in; response status and one exemption with its procedure and
   both certificates as `ByteArray` out), `Soap11(validator=None)` in, `Soap11()` out, served by
@@ -706,12 +708,12 @@ NOTES = """\
 - **HTTP**: each cell is one `wrk -t min(c,2) -c c -d S --timeout 30s -s body.lua` run; its Lua
   script posts the body and prints the request count, duration, bytes, socket errors, non-2xx
   count and latency percentiles. A cell with any error or non-2xx answer stops the run; after every
-  cell 8 answers are fetched concurrently and read back (found: SUCCESS with 01085 and the stored
+  cell 8 answers are fetched concurrently and read back (found: SUCCESS with 01085 and the same
   certificates; NOT_FOUND: that status; floor: the same bytes).
 - **floor / this**: the floor's requests per second at the same concurrency over this row's; the
   target is ≤ 2 for the found search.
-- **certificates**: as `bench.service` part 1, on SQLite: `render` of 01085 in each layout vs
-  `Registry.stored_certificate` fetching the stored PDF.
+- **certificates**: as `bench.service` part 1: `render` of records never rendered before in the
+  process, in each layout and both.
 """
 
 
@@ -725,14 +727,17 @@ def run(args: argparse.Namespace) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-served-") as tmp:
         folder = Path(tmp)
         senders = {SENDER: hash_password(PASSWORD)}
-        db = sb.open_database(sb.SQLITE, sb.fresh_url(sb.SQLITE, folder, None, "inproc"), senders)
+        db = sb.open_database(
+            sb.SQLITE, sb.fresh_url(sb.SQLITE, folder, None, "inproc"), senders, None
+        )
         try:
             print("checking and timing in-process ...", file=sys.stderr, flush=True)
-            certificates = sb.certificates_of(sb.post(db.site, request), "site warm-up")
+            certificates = sb.certificates_of(sb.post(db.site, request), "site warm-up", NUMBER)
             text, inprocess = part_inprocess(db.site, certificates, args, repeats)
             sections.append(text)
             print("timing certificates ...", file=sys.stderr, flush=True)
-            certs = sb.part_certificates([db], args, repeats)
+            args.first = 10 if args.quick else 150
+            certs = sb.part_certificates(args, sb.generated_records(4 * args.first))
             certs = certs.replace("## 1. Certificates", "## 4a. Certificates", 1)
         finally:
             db.registry.close()
@@ -758,10 +763,10 @@ def run(args: argparse.Namespace) -> str:
                 status, body = http_post(servers[name].url, request)  # renders and stores
                 _require(status == 200, f"{name} warm-up: HTTP {status}")
                 check_found(body, None, f"{name} warm-up")
-                status, body = http_post(servers[name].url, request)  # from the stored ones
-                _require(status == 200, f"{name} stored: HTTP {status}")
+                status, body = http_post(servers[name].url, request)  # from the worker's memory
+                _require(status == 200, f"{name} repeated: HTTP {status}")
                 served_certificates[name] = sb.certificates_of(
-                    sb.Answer("200 OK", {"content-length": str(len(body))}, body), name
+                    sb.Answer("200 OK", {"content-length": str(len(body))}, body), name, NUMBER
                 )
                 captured = captured or body
             floor_file = folder / "floor-answer.xml"

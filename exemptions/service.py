@@ -46,10 +46,6 @@ class Store(Protocol):
 
     def citizenship_exists(self, code: str) -> bool: ...
 
-    def stored_certificate(self, number: str, version: int, layout: str) -> bytes | None: ...
-
-    def store_certificate(self, number: str, version: int, layout: str, pdf: bytes) -> None: ...
-
 
 Renderer = Callable[[Record, Layout], bytes]
 
@@ -58,19 +54,21 @@ Renderer = Callable[[Record, Layout], bytes]
 class SearchService(Servicer):
     """Finds exemptions and answers with their status and, while up to date, their certificates.
 
-    Certificates are rendered once per record version and layout, stored, and reused: a repeated
-    search renders nothing. A worker also keeps the most recently served ones in memory, keyed by
-    the record's version as just read from the database, so a changed record can never be
-    answered with an old certificate; nothing another worker needs lives only here.
+    Certificates are not stored: the same record version renders to the same bytes in a few
+    milliseconds, so a search writes nothing. A worker keeps the most recently served ones in
+    memory, at most `cache_bytes` of PDF (32 MiB: about 460 records' two layouts), keyed by the
+    record's version as just read from the database, so a changed record is never answered with
+    an old certificate.
     """
 
     store: Store
     render: Renderer
     clock: Callable[[], date] = today
-    cache_size: int = 256
+    cache_bytes: int = 32 * 1024 * 1024
     _cache: OrderedDict[tuple[str, int, str], bytes] = field(
         default_factory=OrderedDict, init=False, repr=False
     )
+    _cached_bytes: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def medical_exemption_search(
@@ -116,26 +114,27 @@ class SearchService(Servicer):
         )
 
     def forget_certificates(self) -> None:
-        """Drop the certificates this worker keeps in memory (the stored ones stay)."""
+        """Drop the certificates this worker keeps in memory."""
         with self._lock:
             self._cache.clear()
+            self._cached_bytes = 0
 
     def certificate(self, record: Record, layout: Layout) -> bytes:
-        """The stored PDF of this record version, rendered and stored first if there is none."""
+        """The PDF of this record version: from memory, or rendered (and kept, within bounds)."""
         key = (record.number, record.version, layout.value)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        pdf = self.store.stored_certificate(record.number, record.version, layout.value)
-        if pdf is None:
-            pdf = self.render(record, layout)
-            self.store.store_certificate(record.number, record.version, layout.value, pdf)
+        pdf = self.render(record, layout)
         with self._lock:
-            self._cache[key] = pdf
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            if key not in self._cache and len(pdf) <= self.cache_bytes:
+                self._cache[key] = pdf
+                self._cached_bytes += len(pdf)
+                while self._cached_bytes > self.cache_bytes:
+                    _, dropped = self._cache.popitem(last=False)
+                    self._cached_bytes -= len(dropped)
         return pdf
 
 

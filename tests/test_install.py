@@ -29,7 +29,7 @@ from medexempt.generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
 from tests.conftest import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "pikepdf", "segno", "tqdm")
+SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "fonttools", "zxing-cpp", "tqdm")
 
 
 OLDER_RUFF = "ruff==0.6.9"  # a project's own, older than this repository's

@@ -46,7 +46,6 @@ class MemoryStore:
 
     def __init__(self, records: list[Record]) -> None:
         self.records = records
-        self.pdfs: dict[tuple[str, int, str], bytes] = {}
 
     def search(self, **criteria: str | None) -> list[Record]:
         wanted = Criteria(**criteria)
@@ -62,12 +61,6 @@ class MemoryStore:
 
     def citizenship_exists(self, code: str) -> bool:
         return code == "398"
-
-    def stored_certificate(self, number: str, version: int, layout: str) -> bytes | None:
-        return self.pdfs.get((number, version, layout))
-
-    def store_certificate(self, number: str, version: int, layout: str, pdf: bytes) -> None:
-        self.pdfs[(number, version, layout)] = pdf
 
 
 def service(records: list[Record]) -> tuple[SearchService, list[str]]:
@@ -170,19 +163,23 @@ def test_a_worker_serves_recent_certificates_from_memory_by_record_version() -> 
     store = svc.store
     assert isinstance(store, MemoryStore)
     search(svc, number="01085")
-    store.pdfs.clear()  # the database no longer has them: the worker's memory answers
     assert (
         search(svc, number="01085").medical_exemption_list[0].certificate
         == b"%PDF 01085 electronic"
     )
+    assert rendered == ["01085/1/electronic", "01085/1/printable"]  # the second from memory
     store.records[0] = replace(BASE, version=2)  # a changed record is never answered from memory
     search(svc, number="01085")
     assert rendered[2:] == ["01085/2/electronic", "01085/2/printable"]
 
 
-def test_the_memory_is_bounded() -> None:
-    svc, _ = service([replace(BASE, number=f"{n:05d}") for n in range(10)])
-    svc.cache_size = 4
+def test_the_memory_is_bounded_in_bytes_and_renders_again_what_it_dropped() -> None:
+    svc, rendered = service([replace(BASE, number=f"{n:05d}") for n in range(10)])
+    record = len(b"%PDF 00000 electronic") + len(b"%PDF 00000 printable")  # a record's two
+    svc.cache_bytes = 2 * record
     for n in range(10):
         search(svc, number=f"{n:05d}")
-    assert len(svc._cache) == 4
+    assert len(svc._cache) == 4  # the last two records' certificates
+    assert svc._cached_bytes == sum(map(len, svc._cache.values())) == 2 * record
+    search(svc, number="00000")  # dropped long ago: rendered again, the same bytes
+    assert rendered.count("00000/1/electronic") == 2

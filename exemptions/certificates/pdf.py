@@ -3,10 +3,16 @@
 A certificate is small and its fonts are always the same, so the costly part of making a PDF, the
 font, is done once: fontTools cuts each TrueType font to the letters a certificate uses (Kazakh,
 Russian and Latin letters, digits, punctuation; hinting and layout tables dropped), and its glyph
-ids, advance widths, ToUnicode map and compressed bytes are kept for every later document. Text is
-written as glyph ids (Identity-H), so it can be copied and searched; pikepdf (qpdf) writes the
-file, with a document ID derived from its content. Text outside that repertoire gets a font cut for
-its document (slower, same result).
+ids, advance widths, ToUnicode map, compressed bytes and the very bytes of its five PDF objects are
+kept for every later document. Text is written as glyph ids (Identity-H), so it can be copied and
+searched. What a document adds is its page's content stream, its info and the cross-reference
+table, written here in PDF 1.7's plain form (no object streams, no incremental updates), with an
+ID derived from the content; the tests open every certificate with pypdf, pdfium and qpdf. Text
+outside the repertoire gets a font cut for its document (slower, same result).
+
+Why not a PDF library: fpdf2 parses and subsets the font for every document (about 80 ms a
+certificate), reportlab subsets it too (about 25 ms), and pikepdf, building the font's objects
+for each file, still spent 3-4 ms; a first search renders two certificates.
 
 Coordinates are millimetres from the top left of an A4 page, as a page is designed.
 """
@@ -23,10 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pikepdf
 from fontTools import subset as ftsubset  # type: ignore[import-untyped]
 from fontTools import ttLib
-from pikepdf import Array, Dictionary, Name
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +62,12 @@ class Font:
     widths: Sequence[int]  # advance per glyph id, thousandths of an em
     advances: Mapping[str, int]  # character -> its advance, thousandths of an em
     hex_ids: Mapping[int, str]  # code point -> its glyph id in four hex digits (.notdef if none)
+    chars: frozenset[str]  # the characters it has glyphs for
     ascent: int
     descent: int
     cap_height: int
     bbox: tuple[int, int, int, int]
-    to_unicode: bytes  # the CMap from glyph id to character
+    to_unicode: bytes  # the CMap from glyph id to character, zlib-compressed
 
     def width(self, text: str, size: float) -> float:
         """The advance of `text` at `size` points, in millimetres."""
@@ -75,8 +80,7 @@ class Font:
 
     def covers(self, text: str) -> bool:
         """Whether every character of `text` but its line breaks has a glyph here."""
-        gids = self.gids
-        return all(c in gids for c in text.replace("\n", ""))
+        return self.chars.issuperset(text.replace("\n", ""))
 
 
 class FontFile:
@@ -142,6 +146,7 @@ def _cut(path: Path, chars: Iterable[str]) -> Font:
         widths=widths,
         advances={char: widths[gid] for char, gid in gids.items()},
         hex_ids=_HexIds({ord(char): f"{gid:04X}" for char, gid in gids.items()}),
+        chars=frozenset(gids),
         ascent=round(os2.sTypoAscender * scale),
         descent=round(os2.sTypoDescender * scale),
         cap_height=round(getattr(os2, "sCapHeight", os2.sTypoAscender) * scale),
@@ -151,7 +156,7 @@ def _cut(path: Path, chars: Iterable[str]) -> Font:
             round(head.xMax * scale),
             round(head.yMax * scale),
         ),
-        to_unicode=_to_unicode(gids),
+        to_unicode=zlib.compress(_to_unicode(gids), 9),
     )
 
 
@@ -182,6 +187,13 @@ def _to_unicode(gids: Mapping[str, int]) -> bytes:
         + "\n".join(blocks)
         + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n"
     ).encode("ascii")
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_op(name: str, size: float, x: float, baseline: float, font: Font, text: str) -> str:
+    """The operators that show `text`; remembered, since labels and titles recur in every file."""
+    position = f"{_n(x * _PT)} {_n((PAGE_H - baseline) * _PT)}"
+    return f"BT /{name} {_n(size)} Tf {position} Td <{font.encode(text)}> Tj ET"
 
 
 def _n(value: float) -> str:
@@ -256,9 +268,7 @@ class Canvas:
 
     def text(self, x: float, baseline: float, font: Font, size: float, text: str) -> None:
         """`text` from `x` on the `baseline`, in the current fill colour."""
-        name = self._resource(font)
-        position = f"{_n(x * _PT)} {_n((PAGE_H - baseline) * _PT)}"
-        self._ops.append(f"BT /{name} {_n(size)} Tf {position} Td <{font.encode(text)}> Tj ET")
+        self._ops.append(_text_op(self._resource(font), size, x, baseline, font, text))
 
     def _resource(self, font: Font) -> str:
         known = self._fonts.get(id(font))
@@ -269,114 +279,130 @@ class Canvas:
 
     def output(self, info: Mapping[str, str], lang: str) -> bytes:
         """The PDF file: the same drawing and info give the same bytes."""
-        pdf = pikepdf.new()
-        resources = Dictionary(
-            Font=Dictionary({f"/{name}": _embed(pdf, font) for name, font in self._fonts.values()})
+        fonts = [font for _, font in self._fonts.values()]
+        first_font = 4  # 1 the catalog, 2 the page tree, 3 the info dictionary
+        first_page = first_font + _FONT_OBJECTS * len(fonts)
+        pages = [first_page + 2 * n for n in range(len(self.pages))]
+        resources = " ".join(
+            f"/{name} {first_font + _FONT_OBJECTS * n} 0 R"
+            for n, (name, _) in enumerate(self._fonts.values())
         )
-        for page in self.pages:
-            added = pdf.add_blank_page(page_size=(PAGE_W * _PT, PAGE_H * _PT))
-            content = pikepdf.Stream(pdf, b"")
-            content.write(
-                zlib.compress("\n".join(page.ops).encode("ascii"), 6), filter=Name.FlateDecode
+        kids = " ".join(f"{n} 0 R" for n in pages)
+        objects = [
+            f"<< /Type /Catalog /Pages 2 0 R /Lang {_text(lang)} >>".encode("ascii"),
+            f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode("ascii"),
+            ("<< " + " ".join(f"/{k} {_text(v)}" for k, v in info.items()) + " >>").encode("ascii"),
+        ]
+        for n, font in enumerate(fonts):
+            objects += _font_objects(font, first_font + _FONT_OBJECTS * n)
+        box = f"[0 0 {_n(PAGE_W * _PT)} {_n(PAGE_H * _PT)}]"
+        for number, page in zip(pages, self.pages, strict=True):
+            objects.append(
+                f"<< /Type /Page /Parent 2 0 R /MediaBox {box} /Resources << /Font << "
+                f"{resources} >> >> /Contents {number + 1} 0 R >>".encode("ascii")
             )
-            added.obj.Contents = pdf.make_indirect(content)
-            added.obj.Resources = resources
-        for key, value in info.items():
-            pdf.docinfo[Name(f"/{key}")] = value
-        pdf.Root.Lang = pikepdf.String(lang)
-        out = io.BytesIO()
-        pdf.save(
-            out,
-            deterministic_id=True,
-            compress_streams=True,
-            recompress_flate=False,
-            fix_metadata_version=False,
-        )
-        return out.getvalue()
+            objects.append(_stream(zlib.compress("\n".join(page.ops).encode("ascii"), 3)))
+        return _file(objects)
 
 
-def _embed(pdf: pikepdf.Pdf, font: Font) -> pikepdf.Object:
+# Objects per embedded font: Type0, CIDFontType2, FontDescriptor, FontFile2, ToUnicode.
+_FONT_OBJECTS = 5
+
+
+def _text(value: str) -> str:
+    """A PDF text string: UTF-16BE with its byte order mark, in hex (no escaping to get wrong)."""
+    return "<FEFF" + value.encode("utf-16-be").hex().upper() + ">"
+
+
+def _stream(deflated: bytes, extra: str = "") -> bytes:
+    head = f"<< /Length {len(deflated)} /Filter /FlateDecode{extra} >>\nstream\n"
+    return head.encode("ascii") + deflated + b"\nendstream"
+
+
+@functools.lru_cache(maxsize=64)
+def _font_objects(font: Font, first: int) -> tuple[bytes, ...]:
+    """The five objects of `font` numbered from `first`: the same bytes in every document that
+    embeds it at that place (made once)."""
     tag = "".join(chr(65 + b % 26) for b in hashlib.sha256(font.data).digest()[:6])
-    base = Name(f"/{tag}+{font.name}")
-    file = pikepdf.Stream(pdf, b"")
-    file.write(font.data, filter=Name.FlateDecode)
-    file.Length1 = font.length
-    to_unicode = pikepdf.Stream(pdf, b"")
-    to_unicode.write(zlib.compress(font.to_unicode, 9), filter=Name.FlateDecode)
-    descriptor = Dictionary(
-        Type=Name.FontDescriptor,
-        FontName=base,
-        Flags=32,
-        FontBBox=Array(list(font.bbox)),
-        ItalicAngle=0,
-        Ascent=font.ascent,
-        Descent=font.descent,
-        CapHeight=font.cap_height,
-        StemV=80,
-        FontFile2=pdf.make_indirect(file),
-    )
-    cid_font = Dictionary(
-        Type=Name.Font,
-        Subtype=Name.CIDFontType2,
-        BaseFont=base,
-        CIDSystemInfo=Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
-        FontDescriptor=pdf.make_indirect(descriptor),
-        W=Array(_compact_widths(font.widths)),
-        CIDToGIDMap=Name.Identity,
-    )
-    return pdf.make_indirect(
-        Dictionary(
-            Type=Name.Font,
-            Subtype=Name.Type0,
-            BaseFont=base,
-            Encoding=Name("/Identity-H"),
-            DescendantFonts=Array([pdf.make_indirect(cid_font)]),
-            ToUnicode=pdf.make_indirect(to_unicode),
-        )
+    base = f"/{tag}+{font.name}"
+    widths = " ".join(str(w) for w in font.widths)
+    bbox = " ".join(str(v) for v in font.bbox)
+    return (
+        f"<< /Type /Font /Subtype /Type0 /BaseFont {base} /Encoding /Identity-H "
+        f"/DescendantFonts [{first + 1} 0 R] /ToUnicode {first + 4} 0 R >>".encode("ascii"),
+        f"<< /Type /Font /Subtype /CIDFontType2 /BaseFont {base} /CIDSystemInfo << /Registry "
+        f"(Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor {first + 2} 0 R "
+        f"/W [0 [{widths}]] /CIDToGIDMap /Identity >>".encode("ascii"),
+        f"<< /Type /FontDescriptor /FontName {base} /Flags 32 /FontBBox [{bbox}] /ItalicAngle 0 "
+        f"/Ascent {font.ascent} /Descent {font.descent} /CapHeight {font.cap_height} /StemV 80 "
+        f"/FontFile2 {first + 3} 0 R >>".encode("ascii"),
+        _stream(font.data, f" /Length1 {font.length}"),
+        _stream(font.to_unicode),
     )
 
 
-def _compact_widths(widths: Sequence[int]) -> list[int | Array]:
-    """The W array: the first glyph id, then the widths of the glyphs from it on."""
-    return [0, Array(list(widths))]
+def _file(objects: Sequence[bytes]) -> bytes:
+    """A PDF 1.7 file of `objects` (numbered from 1; 1 the catalog, 3 the info), with its cross-
+    reference table and an ID derived from the content."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode("ascii") + body + b"\nendobj\n"
+    identifier = hashlib.md5(out, usedforsecurity=False).hexdigest().upper()
+    table = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode("ascii")
+    out += b"".join(f"{offset:010d} 00000 n \n".encode("ascii") for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 3 0 R "
+        f"/ID [<{identifier}> <{identifier}>] >>\nstartxref\n{table}\n%%EOF\n"
+    ).encode("ascii")
+    return bytes(out)
 
 
+@functools.lru_cache(maxsize=4096)
 def wrap(
     font: Font, size: float, width: float, text: str, *, by_character: bool = False
-) -> list[str]:
+) -> tuple[str, ...]:
     """The lines `text` takes in a cell `width` wide: at its line breaks, then between words (or
-    anywhere, `by_character`); a word wider than the cell is cut where it must be."""
+    anywhere, `by_character`); a word wider than the cell is cut where it must be. Remembered:
+    the labels are the same on every certificate."""
     room = width - 2 * CELL_MARGIN
+    space = font.width(" ", size)
     lines: list[str] = []
     for paragraph in text.split("\n"):
         if by_character:
             lines += _cut_to(font, size, room, paragraph)
             continue
-        current = ""
+        current, used = "", 0.0
         for word in paragraph.split(" "):
-            candidate = f"{current} {word}" if current else word
-            if font.width(candidate, size) <= room:
-                current = candidate
+            wide = font.width(word, size)
+            if current and used + space + wide <= room:
+                current, used = f"{current} {word}", used + space + wide
                 continue
-            if current:
-                lines.append(current)
-            if font.width(word, size) <= room:
-                current = word
+            if current or not word:
+                if current:
+                    lines.append(current)
+                current, used = "", 0.0
+            if wide <= room:
+                current, used = word, wide
             else:
                 *whole, current = _cut_to(font, size, room, word)
                 lines += whole
+                used = font.width(current, size)
         lines.append(current)
-    return lines
+    return tuple(lines)
 
 
 def _cut_to(font: Font, size: float, room: float, text: str) -> list[str]:
-    lines, current = [], ""
+    lines, current, used = [], "", 0.0
     for char in text:
-        if current and font.width(current + char, size) > room:
+        wide = font.width(char, size)
+        if current and used + wide > room:
             lines.append(current)
-            current = char
+            current, used = char, wide
         else:
-            current += char
+            current, used = current + char, used + wide
     return [*lines, current]
 
 

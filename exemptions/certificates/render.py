@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
-import segno
+import zxingcpp
 
 from ..records import ZONE, Contraindication, Record
 from .pdf import CELL_MARGIN, Canvas, Font, FontFile, baseline, wrap
@@ -374,24 +376,24 @@ def _footer(sheet: _Sheet, url: str, y: float, *, colour: tuple[int, int, int]) 
     sheet.multi_cell(_CONTENT_W, 3.8, url, by_character=True)
 
 
+_DARK = re.compile(rb"\x00+")  # a run of dark modules in a row of the QR code's image
+
+
 @functools.lru_cache(maxsize=32)
 def _modules(url: str) -> tuple[int, str]:
     """The QR code of `url`: its size in modules, and its dark modules as a path of unit squares
     (one per run in a row); both layouts of a record draw the same code, made once."""
-    code = segno.make(url, error="m", micro=False)
-    rows = [list(row) for row in code.matrix_iter(scale=1, border=0)]
-    runs = []
-    for r, row in enumerate(rows):
-        c = 0
-        while c < len(row):
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < len(row) and row[c]:
-                c += 1
-            runs.append(f"{start} {r} {c - start} 1 re")
-    return len(rows), "\n".join(runs)
+    code = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    image = code.to_image(scale=1, add_quiet_zones=False)  # a byte per module, 0 when dark
+    size = image.shape[0]
+    buffer: Any = image  # it has the buffer protocol; zxing-cpp's stubs do not say so
+    pixels = bytes(memoryview(buffer))
+    runs = [
+        f"{run.start() - r * size} {r} {run.end() - run.start()} 1 re"
+        for r in range(size)
+        for run in _DARK.finditer(pixels, r * size, (r + 1) * size)
+    ]
+    return size, "\n".join(runs)
 
 
 def _qr(sheet: _Sheet, url: str, x: float, y: float, size: float) -> None:

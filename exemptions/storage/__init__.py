@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from .database import DEFAULT_URL, ENV_VAR, create_engine, database_url, display
 from .migrate import current_revision, head_revision, is_current, upgrade
-from .models import LAYOUTS, Layout
 from .registry import AlreadyRevokedError, Registry, UnknownNumberError
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
-    "LAYOUTS",
     "AlreadyRevokedError",
-    "Layout",
     "Registry",
     "UnknownNumberError",
     "create_engine",

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
-from .models import CertificateRow, CitizenshipRow, ExemptionRow, ProcedureRow
+from .models import CitizenshipRow, ExemptionRow, ProcedureRow
 from .source import UnreadableFileError, read_rows
 from .validation import Dictionaries, Issue, validate
 
@@ -154,9 +154,6 @@ def _update(connection: Connection, rows: list[dict[str, Any]], bar: tqdm[Any]) 
             for v in batch
         ]
         connection.execute(statement, parameters)
-        numbers = [v["number"] for v in batch]
-        for chunk in _chunks(numbers, _KEYS):
-            connection.execute(delete(CertificateRow).where(CertificateRow.number.in_(chunk)))
         bar.update(len(batch))
 
 

@@ -6,7 +6,7 @@ Rows never leave this package: `registry` maps them to `exemptions.records.Recor
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,16 +16,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-Layout = Literal["electronic", "printable"]
-LAYOUTS: tuple[Layout, ...] = get_args(Layout)
 
 # Column widths, shared with the importer so that a too-long value is a reported row error rather
 # than a failure in the middle of a transaction (PostgreSQL enforces them; SQLite does not).
@@ -129,24 +125,6 @@ class ExemptionRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
-
-
-class CertificateRow(Base):
-    """A rendered PDF; it serves only while `version` equals its record's version."""
-
-    __tablename__ = "certificates"
-    __table_args__ = (
-        CheckConstraint("layout IN ('electronic', 'printable')", name="ck_certificates_layout"),
-    )
-
-    number: Mapped[str] = mapped_column(
-        String(NUMBER_LENGTH),
-        ForeignKey("exemptions.number", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    layout: Mapped[str] = mapped_column(String(16), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SeenMessageRow(Base):

@@ -12,19 +12,18 @@ connection is found dead before its COMMIT (`database.in_transaction`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, delete, exists, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, Select, bindparam, exists, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from medexempt.exemptions.records import Contraindication, Procedure, Record
 
 from .database import in_transaction
-from .models import LAYOUTS, CertificateRow, CitizenshipRow, ExemptionRow, ProcedureRow
+from .models import CitizenshipRow, ExemptionRow, ProcedureRow
 
 
 class UnknownNumberError(LookupError):
@@ -54,11 +53,6 @@ def _records_where(given: Sequence[str]) -> Select[Any]:
 _SEARCHES: dict[tuple[str, ...], Select[Any]] = {}
 _CITIZENSHIP_EXISTS = select(exists().where(CitizenshipRow.code == bindparam("code")))
 _PROCEDURE_BY_CODE = select(*_PROCEDURE).where(_PROCEDURE.code == bindparam("code"))
-_STORED_PDF = select(CertificateRow.pdf).where(
-    CertificateRow.number == bindparam("number"),
-    CertificateRow.layout == bindparam("layout"),
-    CertificateRow.version == bindparam("version"),
-)
 
 
 def _search_statement(given: tuple[str, ...]) -> Select[Any]:
@@ -155,31 +149,8 @@ class Registry:
             else None
         )
 
-    def stored_certificate(self, number: str, version: int, layout: str) -> bytes | None:
-        """The PDF stored for this record version, or None (never stored, or the record changed)."""
-        _check_layout(layout)
-        parameters = {"number": number, "layout": layout, "version": version}
-        rows = self._read(_STORED_PDF, parameters)
-        return bytes(rows[0][0]) if rows else None
-
-    def store_certificate(self, number: str, version: int, layout: str, pdf: bytes) -> None:
-        """Keep a rendered PDF for this record version (layout: one of LAYOUTS); a no-op if the
-        record has moved on to a newer version meanwhile."""
-        _check_layout(layout)
-        dialect = self.engine.dialect.name
-
-        def store(connection: Connection) -> None:
-            current = connection.scalar(
-                select(_EXEMPTION.version).where(_EXEMPTION.number == number)
-            )
-            if current == version:
-                values = {"number": number, "layout": layout, "version": version, "pdf": pdf}
-                connection.execute(_upsert_certificate(dialect, values))
-
-        in_transaction(self.engine, store)
-
     def revoke(self, number: str, reason: str, at: datetime | None = None) -> Record:
-        """Revoke at `at` (timezone-aware; default now): bumps the version, drops stored PDFs."""
+        """Revoke at `at` (timezone-aware; default now): bumps the version (its certificates go)."""
         reason = reason.strip()
         if not reason:
             raise ValueError("a revocation needs a reason")
@@ -202,9 +173,6 @@ class Registry:
                 .where(_EXEMPTION.id == row.id)
                 .values(revoked_at=at, revocation_reason=reason, version=_EXEMPTION.version + 1)
             )
-            connection.execute(
-                delete(CertificateRow).where(CertificateRow.__table__.c.number == number)
-            )
 
         in_transaction(self.engine, revoke)
         revoked = self.by_number(number)
@@ -219,24 +187,3 @@ class Registry:
         except SQLAlchemyError:
             return False
         return True
-
-
-def _check_layout(layout: str) -> None:
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
-
-
-def _upsert_certificate(dialect: str, values: dict[str, Any]) -> Any:
-    """INSERT, or replace the stored PDF of an older version; never overwrite a newer one."""
-    inserts: dict[str, Callable[..., Any]] = {
-        "postgresql": postgresql.insert,
-        "sqlite": sqlite.insert,
-    }
-    if dialect not in inserts:
-        raise NotImplementedError(f"certificates are stored on SQLite or PostgreSQL, not {dialect}")
-    statement = inserts[dialect](CertificateRow).values(**values)
-    return statement.on_conflict_do_update(
-        index_elements=[CertificateRow.number, CertificateRow.layout],
-        set_={"version": statement.excluded.version, "pdf": statement.excluded.pdf},
-        where=CertificateRow.version <= statement.excluded.version,
-    )

@@ -221,3 +221,19 @@ def test_long_values_wrap_inside_their_cells_and_move_to_a_second_page() -> None
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 2
     assert text_of(pdf).count("өте ұзын атауы") == 2 * 12  # the header and the field row
+
+
+@pytest.mark.parametrize(("name", "layout"), CASES, ids=IDS)
+def test_qpdf_finds_nothing_wrong_with_the_file(name: str, layout: Layout) -> None:
+    """The file is written by medexempt itself (pdf.py): qpdf checks its cross-references,
+    objects and streams, and pypdf reads it without repairing anything."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf_of(name, layout))) as document:
+        assert document.check_pdf_syntax() == []
+        assert document.get_warnings() == []
+        assert document.pdf_version == "1.7"
+        assert str(document.Root.Lang) == "ru-KZ"
+        assert str(document.docinfo["/Title"]).endswith(f"№ {RECORDS[name].number}")
+    reader = PdfReader(io.BytesIO(pdf_of(name, layout)), strict=True)
+    assert len(reader.pages) == 1

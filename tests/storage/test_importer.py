@@ -122,8 +122,6 @@ def test_csv_lines_count_the_header_and_a_bad_header_is_refused(
 def test_numbers_already_stored_need_update(engine: Engine, tmp_path: Path) -> None:
     import_file(engine, write_jsonl(tmp_path / "first.jsonl", [row("01085"), row("00002")]))
     registry = Registry(engine)
-    registry.store_certificate("01085", 1, "electronic", b"%PDF-old")
-    assert registry.stored_certificate("01085", 1, "electronic") == b"%PDF-old"
     second = write_jsonl(
         tmp_path / "second.jsonl", [row("01085", iin=IIN_B, lastName="Жаңа"), row("00003")]
     )
@@ -137,7 +135,6 @@ def test_numbers_already_stored_need_update(engine: Engine, tmp_path: Path) -> N
     updated = registry.by_number("01085")
     assert updated is not None
     assert (updated.version, updated.iin, updated.last_name) == (2, IIN_B, "Жаңа")
-    assert registry.stored_certificate("01085", 1, "electronic") is None
     untouched = registry.by_number("00002")
     assert untouched is not None and untouched.version == 1
 

@@ -86,23 +86,10 @@ def test_dictionary_lookups(registry: Registry) -> None:
 
 
 @pytest.mark.usefixtures("people")
-def test_a_certificate_serves_only_its_record_version(registry: Registry) -> None:
-    assert registry.stored_certificate("01085", 1, "electronic") is None
-    registry.store_certificate("01085", 1, "electronic", b"%PDF-e1")
-    registry.store_certificate("01085", 1, "printable", b"%PDF-p1")
-    assert registry.stored_certificate("01085", 1, "electronic") == b"%PDF-e1"
-    assert registry.stored_certificate("01085", 1, "printable") == b"%PDF-p1"
-    assert registry.stored_certificate("01085", 2, "electronic") is None
-    registry.store_certificate("01085", 1, "electronic", b"%PDF-e1b")  # re-render
-    assert registry.stored_certificate("01085", 1, "electronic") == b"%PDF-e1b"
-
+def test_a_revocation_is_a_new_version(registry: Registry) -> None:
     revoked = registry.revoke("01085", "Ошибка ввода", datetime(2024, 3, 1, 10, 0, tzinfo=UTC))
     assert revoked.version == 2
-    assert registry.stored_certificate("01085", 1, "electronic") is None
-    registry.store_certificate("01085", 1, "electronic", b"stale")  # moved on: not kept
-    assert registry.stored_certificate("01085", 1, "electronic") is None
-    with pytest.raises(ValueError, match="layout"):
-        registry.stored_certificate("01085", 2, "html")
+    assert revoked.revocation_reason == "Ошибка ввода"
 
 
 @pytest.mark.usefixtures("people")
