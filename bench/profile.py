@@ -5,12 +5,13 @@ Run from the project root (py-spy attaches to other processes: run as root, or a
     python -m bench.profile [--before REV] [--seconds N] [--concurrency C] [--out FILE.md]
 
 `python -m medexempt serve --demo --workers 2` on a fresh SQLite file is loaded by `wrk` with the
-original's request (01085 found, certificates in the workers' memory after a warm-up) while `py-spy record
---subprocesses --nonblocking` samples every worker. Each sample of a thread handling a request is
-put in one part of the request by the deepest frame that names it (the database, reading the
-request, writing the answer, the request log, gunicorn sending the answer, ...). With `--before
-REV`, the same is done first for that commit, checked out into a temporary git worktree and run
-with this environment, so the report shows the profile before and after the changes since REV.
+original's request (01085 found, certificates in the workers' memory after a warm-up) while
+`py-spy record --subprocesses --nonblocking` samples every worker. Each sample of a thread handling
+a request is put in one part of the request by the deepest frame that names it (the database,
+reading the request, writing the answer, the request log, gunicorn sending the answer, ...). With
+`--before REV`, the same is done first for that commit, checked out into a temporary git worktree
+and run with this environment, so the report shows the profile before and after the changes since
+REV.
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def report(profiles: list[Profile], args: argparse.Namespace) -> str:
         "## Profile of the served found search (py-spy)",
         "",
         f"`python -m medexempt serve --demo --workers {served.WORKERS}` on SQLite under `wrk -c "
-        f"{args.concurrency}` posting the original's request (01085, certificates in the workers' memory); "
+        f"{args.concurrency}` posting the original's request (01085, certificates in the "
+        "workers' memory); "
         f"`py-spy record --subprocesses --nonblocking --rate {args.rate}` for {args.seconds} s. "
         "Share of the samples of threads handling a request, by the deepest frame naming a part "
         "(wall time of those threads: a thread waiting on a socket, a lock or the database "

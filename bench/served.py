@@ -7,14 +7,15 @@ Run from the project root:
 1. In-process, bytes in -> bytes out, no socket: the original's request
    (`tests/cases/original-request/message.xml`) through (a) `generated.server.make_app` with a small
    Servicer answering a fixed found record with the two real ~60 KB certificates, (b) the whole
-   reference site (`exemptions.app.build_app`, SQLite, demo data, certificates in the worker's memory, no replay
-   window) and (c) the same operation in spyne (`bench.spyne_peer`, Soap11 in and out, the same
-   certificates). Every answer is checked before timing.
+   reference site (`exemptions.app.build_app`, SQLite, demo data, certificates in the worker's
+   memory, no replay window) and (c) the same operation in spyne (`bench.spyne_peer`, Soap11 in
+   and out, the same certificates). Every answer is checked before timing.
 2. Over HTTP on loopback: `python -m medexempt serve --demo --workers 2` (gunicorn, gthread) on a
    fresh SQLite file, and on PostgreSQL when given (--postgres, else env
    MEDEXEMPT_TEST_POSTGRES_URL; its `public` schema is emptied), loaded by `wrk` in its own process
    with a Lua script posting the body: requests per second and p50/p99 at concurrency 1, 16 and 64,
-   for the search that finds 01085 (certificates kept in the workers' memory by a warm-up search) and for NOT_FOUND.
+   for the search that finds 01085 (certificates in the workers' memory after a warm-up search) and
+   for NOT_FOUND.
 3. The floor: gunicorn with the same settings serving `floor_app`, a WSGI app answering the bytes of
    a real 01085 answer captured once. The served search's throughput is given as a ratio to it.
 4. Certificates, a record's first render (`bench.service`'s measurement) and the generator's own run
@@ -538,7 +539,8 @@ def part_http(
         f"`bench.served:spyne_app` ({SPYNE}: the in-process spyne peer). "
         f"`wrk` in its own process, {seconds} s per cell, {repeats} round(s), "
         "cells interleaved in rotating order; medians over the rounds. Found: the original's "
-        f"request (01085, certificates in the workers' memory after a warm-up); NOT_FOUND: the same with number "
+        "request (01085, certificates in the workers' memory after a warm-up); NOT_FOUND: the "
+        f"same with number "
         f"{MISSING}. {total:,} requests in all: zero socket errors, zero non-2xx answers, and "
         "every sampled answer checked (before timing and after every cell).",
         "",
