@@ -149,9 +149,33 @@ def serve(
 
 
 @click.command("hash-password")
-@click.password_option(help="The sender's password (asked for when not given).")
-def hash_password(password: str) -> None:
-    """Print the stored form of a sender's password, for the server's senders."""
+@click.option("--password", help="The sender's password (asked for, twice, when not given).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input (`echo pw | ...`).",
+)
+def hash_password(password: str | None, password_stdin: bool) -> None:
+    """Print the stored form of a sender's password, for the server's senders.
+
+    Exit status: 0 printed; 2 no password (an empty one, or none on a standard input that is not
+    a terminal without --password-stdin).
+    """
+    import sys
+
     from medexempt.generated.passwords import hash_password as make_hash
 
+    if password is not None and password_stdin:
+        raise click.UsageError("give --password or --password-stdin, not both")
+    if password_stdin:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    elif password is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "standard input is not a terminal: pass --password-stdin to read the password "
+                "from it (or --password)"
+            )
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise click.UsageError("the password is empty")
     click.echo(make_hash(password))

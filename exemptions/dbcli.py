@@ -96,7 +96,12 @@ def import_(file: Path, update: bool, url: str) -> None:
 @_db_option
 def revoke(number: str, reason: str, at: datetime | None, url: str) -> None:
     """Revoke the exemption NUMBER."""
-    from medexempt.exemptions.storage import AlreadyRevokedError, Registry, UnknownNumberError
+    from medexempt.exemptions.storage import (
+        AlreadyRevokedError,
+        Registry,
+        RevocationTimeError,
+        UnknownNumberError,
+    )
 
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=ZONE)
@@ -109,6 +114,8 @@ def revoke(number: str, reason: str, at: datetime | None, url: str) -> None:
     except AlreadyRevokedError as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_REFUSED)
+    except RevocationTimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from exc
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--reason") from exc
     finally:
@@ -127,8 +134,20 @@ def _cannot_run(url: str, exc: SQLAlchemyError) -> NoReturn:
 
 
 def _ready_engine(url: str) -> Engine:
+    from sqlalchemy.engine import make_url
+
     from medexempt.exemptions import storage
 
+    parsed = make_url(url)
+    database = parsed.database or ""
+    in_a_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if in_a_file and not Path(database).is_file():  # connecting would create an empty file
+        click.echo(
+            f"{storage.display(url)}: no such database file: create it with "
+            "`medexempt db upgrade --db URL` first",
+            err=True,
+        )
+        sys.exit(EXIT_CANNOT_RUN)
     engine = storage.create_engine(url)
     try:
         current = storage.is_current(engine)

@@ -73,11 +73,28 @@ def search(
 ) -> None:
     """Search medical exemptions by number, IIN, or passport with citizenship.
 
+    Without --password (or MEDEXEMPT_PASSWORD) and unsigned, the password is asked for on a
+    terminal; elsewhere that is a usage error, as is a URL that is not http:// or https://.
+
     Exit status: 0 found, 3 not found, 4 invalid request, 5 SOAP fault, 6 transport or
     protocol error (no usable answer), 2 usage error.
     """
+    from urllib.parse import urlsplit
+
     from medexempt.generated import SoapVersion, models
     from medexempt.generated.client import Client, GatewayFault, ProtocolError, TransportError
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(
+            f"{url!r} is not an http:// or https:// address", param_hint="--url"
+        )
+    if password is None and sign_key is None:  # a signed request may go without a password
+        if not sys.stdin.isatty():
+            raise click.UsageError(
+                "no password: give --password or MEDEXEMPT_PASSWORD (the sender's password)"
+            )
+        password = click.prompt("Password", hide_input=True)
 
     request = models.MedicalExemptionSearchRequest(
         number=number, iin=iin, passport_number=passport_number, citizenship_code=citizenship_code

@@ -202,11 +202,34 @@ def banner(settings: Settings, demo: bool) -> str:
         lines += [
             "demo mode: the original's sender (sender / password) is accepted",
             "demo mode: replay protection is OFF (the sample may be posted again and again)",
-            "try:",
-            f"  medexempt search --url {soap} --sender-id sender --password password "
-            "--number 01085",
         ]
+        search = (
+            f"{command_name()} search --url {soap} --sender-id sender --password password "
+            "--number 01085"
+        )
+        if settings.signature_mode == "required":
+            lines += [
+                "try (requests must be signed: give the search a key the server trusts):",
+                f"  {search} --sign-key KEY.pem --sign-cert CERT.pem",
+            ]
+        else:
+            lines += ["try:", f"  {search}"]
     return "\n".join(lines)
+
+
+def command_name() -> str:
+    """`medexempt` as this process was started: the path typed (`.venv/bin/medexempt`) when it
+    is not the one found on PATH, so that a hint can be pasted as printed."""
+    import shutil
+    import sys
+
+    typed = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("medexempt")
+    if typed.name != "medexempt":  # python -m medexempt
+        return f"{Path(sys.executable).name} -m medexempt"
+    found = shutil.which("medexempt")
+    if found is not None and Path(found).resolve() == typed.resolve():
+        return "medexempt"
+    return str(typed)
 
 
 def workers_default() -> int:

@@ -201,3 +201,30 @@ def test_revoking_changes_status_and_drops_certificates(service: Service) -> Non
 def test_health(service: Service) -> None:
     answer = httpx.get(f"{service.base}/healthz")
     assert (answer.status_code, answer.text) == (200, "ok\n")
+
+
+def test_the_readmes_search_commands_find_the_demo_records(
+    service: Service, tmp_path: Path
+) -> None:
+    """Each `medexempt search` line of the README, run as written against the demo (its URL
+    replaced by this server's): exit 0, a record found."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from medexempt.generator.cli import main
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("### From a shell: `medexempt search`", 1)[1].split("```sh\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    exports = dict(
+        pair.split("=", 1) for pair in shlex.split(lines[0].split("#")[0])[1:] if "=" in pair
+    )
+    commands = [shlex.split(line) for line in lines[1:] if line.startswith("medexempt search")]
+    assert len(commands) == 3
+    for command in commands:
+        args = [service.url if a == "http://localhost:8080/sync" else a for a in command[1:]]
+        args = [str(tmp_path / a) if a == "certificates/" else a for a in args]
+        result = CliRunner().invoke(main, args, env=exports)
+        assert result.exit_code == 0, (command, result.output)
+        assert "UP_TO_DATE" in result.output, (command, result.output)

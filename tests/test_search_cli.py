@@ -81,3 +81,19 @@ def test_sender_is_required() -> None:
     code, _, err = search("http://127.0.0.1:9/sync", "--number", "1", env={})
     assert code == 2
     assert "--sender-id" in err
+
+
+@pytest.mark.parametrize("url", ["localhost:8080/sync", "ftp://host/sync", "http:///sync"])
+def test_a_url_that_is_not_http_is_a_usage_error(url: str) -> None:
+    code, _, err = search(url, "--number", "01085")
+    assert code == 2, err
+    assert "is not an http:// or https:// address" in err
+
+
+def test_no_password_and_no_terminal_is_a_usage_error() -> None:
+    """CliRunner's stdin is not a terminal: nothing to ask on, so exit 2 (not 5 from the server)."""
+    code, _, err = search(
+        "http://127.0.0.1:9/sync", "--number", "1", env={"MEDEXEMPT_SENDER_ID": SENDER_ID}
+    )
+    assert code == 2
+    assert "no password" in err and "MEDEXEMPT_PASSWORD" in err

@@ -201,3 +201,73 @@ def test_serve_makes_one_throttle_for_its_workers(tmp_path: Path) -> None:
     given = options(tmp_path, demo=True)
     server = _Server(settings_for(given, {}), given)
     assert server.throttle.shared is not None
+
+
+def _hash_password(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "medexempt", "hash-password", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_hash_password_reads_a_password_from_stdin() -> None:
+    done = _hash_password("--password-stdin", stdin="s3cret\n")
+    assert done.returncode == 0, done.stderr
+    stored = done.stdout.strip()
+    assert Senders({"mis": stored}).check("mis", "s3cret")
+    assert not Senders({"mis": stored}).check("mis", "s3cret\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "said"),
+    [
+        ((), "pw\n", "pass --password-stdin"),  # piped without the flag: not `Aborted!`
+        (("--password-stdin",), "\n", "the password is empty"),
+        (("--password", "x", "--password-stdin"), "", "not both"),
+    ],
+)
+def test_hash_password_says_what_is_wrong(args: tuple[str, ...], stdin: str, said: str) -> None:
+    done = _hash_password(*args, stdin=stdin)
+    assert done.returncode == 2
+    assert said in done.stderr and "Aborted" not in done.stderr
+
+
+def test_the_banners_hint_can_be_run_as_printed(tmp_path: Path) -> None:
+    """The `try:` line names the command as it was started, and with signatures required it says
+    the search must be signed instead of printing one that would be refused."""
+    from dataclasses import replace
+
+    from medexempt.exemptions.serve import banner
+
+    settings = settings_for(options(tmp_path, demo=True), {})
+    assert "  " + _expected_command() + " search --url" in banner(settings, demo=True)
+    text = banner(replace(settings, signature_mode="required"), demo=True)
+    assert "requests must be signed" in text and "--sign-key KEY.pem --sign-cert CERT.pem" in text
+
+
+def _expected_command() -> str:
+    from medexempt.exemptions.serve import command_name
+
+    return command_name()
+
+
+def test_the_command_name_is_the_path_typed_when_it_is_not_on_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from medexempt.exemptions.serve import command_name
+
+    script = tmp_path / "venv" / "bin" / "medexempt"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert command_name() == str(script)
+    monkeypatch.setenv("PATH", str(script.parent))
+    assert command_name() == "medexempt"
+    monkeypatch.setattr(sys, "argv", ["/x/medexempt/__main__.py"])
+    assert command_name().endswith(" -m medexempt")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from .database import DEFAULT_URL, ENV_VAR, create_engine, database_url, display
 from .migrate import current_revision, head_revision, is_current, upgrade
-from .registry import AlreadyRevokedError, Registry, UnknownNumberError
+from .registry import AlreadyRevokedError, Registry, RevocationTimeError, UnknownNumberError
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
     "AlreadyRevokedError",
     "Registry",
+    "RevocationTimeError",
     "UnknownNumberError",
     "create_engine",
     "current_revision",

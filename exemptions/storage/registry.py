@@ -13,14 +13,14 @@ connection is found dead before its COMMIT (`database.in_transaction`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, exists, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from medexempt.exemptions.records import Contraindication, Procedure, Record
+from medexempt.exemptions.records import ZONE, Contraindication, Procedure, Record
 
 from .database import in_transaction
 from .models import CitizenshipRow, ExemptionRow, ProcedureRow
@@ -32,6 +32,14 @@ class UnknownNumberError(LookupError):
 
 class AlreadyRevokedError(ValueError):
     """The record was revoked before; a revocation is final."""
+
+
+class RevocationTimeError(ValueError):
+    """A revocation time before the record's issue date, or in the future."""
+
+
+# How far ahead of this host's clock a revocation time may be (another host's clock).
+_CLOCK_SKEW = timedelta(minutes=5)
 
 
 _EXEMPTION = ExemptionRow.__table__.c
@@ -158,16 +166,25 @@ class Registry:
         if at.tzinfo is None:
             raise ValueError("the revocation time needs an offset")
 
+        if at > datetime.now(UTC) + _CLOCK_SKEW:
+            raise RevocationTimeError(f"{at.isoformat()} is in the future")
+
         def revoke(connection: Connection) -> None:
             row = connection.execute(
-                select(_EXEMPTION.id, _EXEMPTION.revoked_at)
+                select(_EXEMPTION.id, _EXEMPTION.revoked_at, _EXEMPTION.issue_date)
                 .where(_EXEMPTION.number == number)
                 .with_for_update()
             ).first()
             if row is None:
                 raise UnknownNumberError(number)
             if row.revoked_at is not None:
-                raise AlreadyRevokedError(f"{number} was revoked at {row.revoked_at.isoformat()}")
+                when = row.revoked_at.astimezone(ZONE).isoformat()
+                raise AlreadyRevokedError(f"{number} was revoked at {when} (Asia/Almaty)")
+            if at.astimezone(ZONE).date() < row.issue_date:
+                raise RevocationTimeError(
+                    f"{at.astimezone(ZONE).isoformat()} is before {number}'s issue date "
+                    f"{row.issue_date.isoformat()}"
+                )
             connection.execute(
                 update(ExemptionRow)
                 .where(_EXEMPTION.id == row.id)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from medexempt.exemptions.dbcli import db
-from medexempt.exemptions.storage import Registry
+from medexempt.exemptions.storage import Registry, create_engine
 from medexempt.exemptions.storage.importer import ImportRejectedError, import_file
 from medexempt.exemptions.storage.models import ExemptionRow
 from medexempt.exemptions.storage.validation import Issue
@@ -159,9 +159,47 @@ def test_cli_upgrade_import_revoke(empty_url: str, tmp_path: Path) -> None:
     revoked = runner.invoke(db, revoke)
     assert revoked.exit_code == 0, revoked.output
     assert "2024-06-02T00:00:00+05:00" in revoked.output
-    assert runner.invoke(db, revoke).exit_code == 1
+    second = runner.invoke(db, revoke)
+    assert second.exit_code == 1
+    # Said in Almaty time, as it was given: not 2024-06-01T19:00:00+00:00.
+    assert "01085 was revoked at 2024-06-02T00:00:00+05:00 (Asia/Almaty)" in second.output
     unknown = runner.invoke(db, ["revoke", "nope", "--reason", "x", "--db", empty_url])
     assert unknown.exit_code == 1 and "no exemption numbered nope" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("at", "said"),
+    [
+        ("2021-05-19", "is before 01085's issue date 2021-05-20"),
+        ("2099-01-01", "2099-01-01T00:00:00+05:00 is in the future"),
+    ],
+)
+def test_cli_revoke_refuses_a_time_before_the_issue_date_or_ahead(
+    empty_url: str, tmp_path: Path, at: str, said: str
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(db, ["upgrade", "--db", empty_url]).exit_code == 0
+    path = write_csv(tmp_path / "rows.csv", [row("01085")])
+    assert runner.invoke(db, ["import", str(path), "--db", empty_url]).exit_code == 0
+    refused = runner.invoke(db, ["revoke", "01085", "--reason", "x", "--at", at, "--db", empty_url])
+    assert refused.exit_code == 2, refused.output
+    assert said in refused.output and "--at" in refused.output
+    engine = create_engine(empty_url)
+    try:
+        record = Registry(engine).by_number("01085")
+    finally:
+        engine.dispose()
+    assert record is not None and record.revoked_at is None
+
+
+def test_cli_on_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "none.db"
+    path = write_csv(tmp_path / "rows.csv", [row("01085")])
+    for command in (["import", str(path)], ["revoke", "01085", "--reason", "x"]):
+        done = CliRunner().invoke(db, [*command, "--db", f"sqlite:///{missing}"])
+        assert done.exit_code == 2 and "no such database file" in done.output, done.output
+        assert "db upgrade" in done.output
+    assert not missing.exists()
 
 
 def test_characters_xml_cannot_carry_are_refused_at_import(engine: Engine, tmp_path: Path) -> None:
