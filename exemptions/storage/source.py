@@ -1,18 +1,22 @@
 """Reading an import file: JSON Lines or CSV (by extension, else by its first character), UTF-8.
 
+A CSV file's separator is found from its header: a comma, or the semicolon that Excel writes in
+Russian and Kazakh locales, or a tab (whichever splits the header into known column names). Its
+header names the required columns at least; an optional column left out is empty in every row.
 Each row comes out with the line it starts on and its values as read; `validation` checks them.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
-from .validation import FIELDS, Issue
+from .validation import FIELDS, REQUIRED, Issue
 
 Format = Literal["jsonl", "csv"]
 _EXTENSIONS: dict[str, Format] = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -69,8 +73,21 @@ def _jsonl(stream: IO[str], issues: list[Issue]) -> Iterator[SourceRow]:
         yield SourceRow(line, value)
 
 
+_SEPARATORS = (",", ";", "\t")
+
+
+def _separator(header_line: str) -> str:
+    """The separator that splits the header into the most known column names (a comma on a tie)."""
+    known = {
+        separator: sum(name.strip().strip('"') in FIELDS for name in header_line.split(separator))
+        for separator in _SEPARATORS
+    }
+    return max(_SEPARATORS, key=lambda separator: known[separator])
+
+
 def _csv(stream: IO[str], issues: list[Issue]) -> Iterator[SourceRow]:
-    reader = csv.reader(stream, strict=True)
+    first = stream.readline()
+    reader = csv.reader(itertools.chain([first], stream), delimiter=_separator(first), strict=True)
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
@@ -102,6 +119,6 @@ def _check_header(header: list[str]) -> None:
         if name in seen:
             problems.append(Issue(1, name, "column named twice"))
         seen.add(name)
-    problems += [Issue(1, name, "column missing") for name in FIELDS if name not in header]
+    problems += [Issue(1, name, "column missing") for name in REQUIRED if name not in header]
     if problems:
         raise UnreadableFileError(problems)

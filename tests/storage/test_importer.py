@@ -216,3 +216,36 @@ def test_characters_xml_cannot_carry_are_refused_at_import(engine: Engine, tmp_p
         (3, "lastName"),
     }
     assert all("XML cannot carry" in i.message for i in issues)
+
+
+def test_a_csv_without_its_optional_columns_imports(engine: Engine, tmp_path: Path) -> None:
+    """The required columns and an IIN: the other optional ones (passport and citizenship,
+    middle name, end date, revocation) are empty in every row."""
+    header = "number,iin,lastName,firstName,birthDate,procedureCode,contraindication,issueDate,"
+    header += "organization,doctor"
+    line = "01085,900101300017,Ахметова,Әлия,1990-01-01,100,permanent,2021-11-10,Поликлиника,Врач"
+    path = tmp_path / "minimal.csv"
+    path.write_text(f"{header}\n{line}\n", encoding="utf-8")
+    assert import_file(engine, path).inserted == 1
+    record = Registry(engine).by_number("01085")
+    assert record is not None and record.passport_number is None and record.middle_name is None
+
+
+def test_a_semicolon_separated_csv_as_excel_writes_it_imports(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Excel's CSV in Russian and Kazakh locales separates by `;` (and may quote): found from
+    the header, so the file imports as it is, with a comma inside a value kept."""
+    comma = write_csv(tmp_path / "comma.csv", [row("01085", organization="ГКП, поликлиника №5")])
+    semicolon = tmp_path / "excel.csv"
+    text = comma.read_text(encoding="utf-8")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL).writerows(rows)
+    semicolon.write_text(out.getvalue(), encoding="utf-8-sig")  # Excel's BOM too
+    assert import_file(engine, semicolon).inserted == 1
+    record = Registry(engine).by_number("01085")
+    assert record is not None and record.organization == "ГКП, поликлиника №5"
