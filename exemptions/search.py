@@ -174,7 +174,7 @@ def _as_dict(answer: Any, saved: dict[str, list[str]]) -> dict[str, Any]:
                     "nameKk": item.medical_procedure.name_kk,
                 },
                 "status": item.status,
-                "temporaryContraindicationEndDate": _text(item.temporary_contraindication_end_date),
+                "temporaryContraindicationEndDate": _date(item.temporary_contraindication_end_date),
                 "revocationReason": item.revocation_reason,
                 "certificateBytes": len(item.certificate or b""),
                 "printableCertificateBytes": len(item.printable_certificate or b""),
@@ -185,8 +185,9 @@ def _as_dict(answer: Any, saved: dict[str, list[str]]) -> dict[str, Any]:
     }
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+def _date(value: Any) -> str | None:
+    """An end date as a date (`2027-06-30`): on the wire it is midnight of that day in Almaty."""
+    return None if value is None else f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
 def _table(answer: Any, saved: dict[str, list[str]]) -> str:

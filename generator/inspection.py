@@ -14,7 +14,9 @@ def describe_message(data: bytes, package: str) -> str:
     """JSON of the envelope's version, header block names and typed body, read with the generated
     package `package` (its `read_message`).
 
-    Bytes are shown by their size and passwords masked, so the output can be pasted into a ticket.
+    Fields are named as on the wire (`requestInfo`, `nameRu`: the XML names, as `medexempt search
+    --json` names them), bytes are shown by their size and passwords masked, so the output can be
+    pasted into a ticket.
     """
     import importlib
 
@@ -39,7 +41,7 @@ def describe_message(data: bytes, package: str) -> str:
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {
-            f.name: "***"
+            _wire_name(f): "***"
             if f.name in _SECRET and getattr(value, f.name)
             else _plain(getattr(value, f.name))
             for f in dataclasses.fields(value)
@@ -54,3 +56,9 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def _wire_name(field: dataclasses.Field[Any]) -> str:
+    """The field's XML name: xsdata's metadata says it when it differs from the Python name."""
+    name = field.metadata.get("name")
+    return name if isinstance(name, str) and name else field.name

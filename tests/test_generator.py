@@ -152,6 +152,9 @@ def test_inspect_prints_the_typed_message_and_masks_the_password() -> None:
     done = run("inspect", "tests/cases/original-request/message.xml")
     assert done.returncode == 0, done.stderr
     assert '"number": "01085"' in done.stdout and '"password": "***"' in done.stdout
+    # Named as on the wire, as `search --json` names them: requestInfo, not request_info.
+    assert '"requestInfo": {' in done.stdout and '"senderId": "sender"' in done.stdout
+    assert "request_info" not in done.stdout and "sender_id" not in done.stdout
 
 
 def test_inspect_exits_1_with_the_reason() -> None:

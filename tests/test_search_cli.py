@@ -45,6 +45,27 @@ def test_found_as_json(e2e_url: str) -> None:
     assert item["procedure"]["nameKk"].startswith("Коронавирустық")
 
 
+def test_json_dates_are_dates() -> None:
+    """An end date is a date in JSON (`2027-06-30`), as in the table; on the wire it is midnight
+    of that day in Almaty."""
+    from xsdata.models.datatype import XmlDateTime
+
+    from medexempt.exemptions.search import _as_dict
+    from medexempt.generated import models
+
+    item = models.FoundMedicalExemption(
+        number="01090",
+        medical_procedure=models.Dictionary(code="100", name_ru="р", name_kk="к"),
+        status="UP_TO_DATE",
+        temporary_contraindication_end_date=XmlDateTime(2027, 6, 30, 0, 0, 0, 0, 300),
+    )
+    answer = models.MedicalExemptionSearchResponse(
+        status=models.Status(code="SUCCESS", message="ok"), medical_exemption_list=[item]
+    )
+    (shown,) = _as_dict(answer, {})["exemptions"]
+    assert shown["temporaryContraindicationEndDate"] == "2027-06-30"
+
+
 def test_not_found_exits_3(e2e_url: str) -> None:
     code, out, _ = search(e2e_url, "--number", "00000")
     assert code == 3
