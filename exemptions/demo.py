@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .records import Contraindication, Procedure, Record
+from .records import ZONE, Contraindication, Procedure, Record
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -56,6 +56,9 @@ RECORDS = (
         middle_name="Серікқызы",
         birth_date=date(1990, 1, 1),
         issue_date=date(2021, 11, 10),
+        organization_bin="010240001234",
+        signed_by="Сәрсенбаева Гүлнар Қайратқызы",
+        signed_at=datetime(2021, 11, 10, 10, 42, tzinfo=ZONE),
     ),
     _record(
         "01090",
@@ -140,6 +143,9 @@ def import_row(record: Record) -> dict[str, str | None]:
         "doctor": record.doctor,
         "revokedAt": None if record.revoked_at is None else record.revoked_at.isoformat(),
         "revocationReason": record.revocation_reason,
+        "organizationBin": record.organization_bin,
+        "signedBy": record.signed_by,
+        "signedAt": None if record.signed_at is None else record.signed_at.isoformat(),
     }
 
 

@@ -54,6 +54,9 @@ class Record:
     doctor: str
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+    organization_bin: str | None = None  # the issuing organisation's BIN (БИН), when known
+    signed_by: str | None = None  # who signed the record electronically (ЭЦП), and when
+    signed_at: datetime | None = None
     version: int = 1
 
     def status(self, today: date) -> Status:

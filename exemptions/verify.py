@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import jinja2
 
-from .records import Record, Status
+from .records import ZONE, Record, Status
 
 PREFIX = "/verify/"
 _LABELS = {
@@ -107,6 +107,9 @@ def _render(record: Record | None, day: date | None = None) -> bytes:
         status=status,
         status_label=_LABELS[status],
         patient=mask_name(record),
+        revoked_on=(
+            record.revoked_at.astimezone(ZONE).strftime("%d-%m-%Y") if record.revoked_at else ""
+        ),
         checked=day.strftime("%d-%m-%Y"),
         title=f"Анықтама / Справка {record.number}",
     ).encode("utf-8")

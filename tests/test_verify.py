@@ -59,17 +59,30 @@ def test_shows_number_procedure_status_and_masked_name_never_the_iin() -> None:
 
 
 def test_temporary_shows_its_end_date() -> None:
-    assert "31-05-2027" in get("/verify/02001", "t=ok-02001")[2]
+    body = get("/verify/02001", "t=ok-02001")[2]
+    assert "Действует до</dt>" in body and "31-05-2027" in body
 
 
-def test_expired_is_not_up_to_date() -> None:
+def test_expired_is_not_up_to_date_and_says_it_was_valid_until() -> None:
     body = get("/verify/02002", "t=ok-02002")[2]
     assert "Жарамсыз / Неактуален" in body and "31-01-2025" in body
+    assert "Действовал до</dt>" in body and "Действует до" not in body
 
 
-def test_revoked_shows_its_reason_escaped() -> None:
+def test_revoked_shows_its_reason_escaped_and_the_day_in_almaty() -> None:
     body = get("/verify/02003", "t=ok-02003")[2]
     assert "Кері қайтарылды / Отозван" in body and "Ошибка &lt;b&gt;" in body
+    # Revoked at 00:00 UTC on 1 January 2025: 05:00 that day in Almaty.
+    assert "Кері қайтарылған күні / Дата отзыва</dt>\n      <dd>01-01-2025</dd>" in body
+
+
+def test_every_label_is_in_both_languages() -> None:
+    import re
+
+    for number in RECORDS:
+        body = get(f"/verify/{number}", f"t=ok-{number}")[2]
+        labels = re.findall(r"<dt>(.*?)</dt>", body)
+        assert labels and all(" / " in label for label in labels), labels
 
 
 def test_wrong_missing_or_foreign_token_and_unknown_number_look_the_same() -> None:

@@ -202,8 +202,20 @@ def _fields(record: Record) -> list[_Field]:
         _Field("Қарсы көрсетілім түрі", "Вид противопоказания", f"{kk}\n{ru}"),
         _Field("Берілген күні", "Дата выдачи", ddmmyyyy(record.issue_date)),
         _Field("Медициналық ұйым", "Медицинская организация", record.organization),
+        *([_Field("БСН", "БИН", record.organization_bin)] if record.organization_bin else []),
         _Field("Дәрігер", "Врач", record.doctor),
     ]
+
+
+def signature_text(record: Record) -> tuple[str, str] | None:
+    """The mark of the record's electronic signature, in Kazakh and in Russian, when it has one."""
+    if record.signed_by is None or record.signed_at is None:
+        return None
+    when = record.signed_at.astimezone(ZONE).strftime("%d-%m-%Y %H:%M")
+    return (
+        f"Электрондық цифрлық қолтаңбамен қол қойылды: {record.signed_by}, {when}",
+        f"Подписано электронной цифровой подписью: {record.signed_by}, {when} (Алматы)",
+    )
 
 
 def _electronic(sheet: _Sheet, record: Record, fields: Sequence[_Field], url: str) -> None:
@@ -244,6 +256,20 @@ def _electronic(sheet: _Sheet, record: Record, fields: Sequence[_Field], url: st
     # The fields
     y = top + qr_size + 8
     y = _field_rows(sheet, fields, y, ruled=False, shade=_BRAND_LIGHT)
+
+    # The mark of the electronic signature, when the record carries one
+    mark = signature_text(record)
+    if mark is not None:
+        y += 5
+        sheet.set_font(False, 8.5)
+        sheet.canvas.stroke(_BRAND)
+        sheet.canvas.line_width(0.4)
+        height = 4.5 * sum(sheet.lines(_CONTENT_W - 6, line) for line in mark) + 5
+        sheet.canvas.rect(_MARGIN, y, _CONTENT_W, height, fill=False)
+        sheet.text_colour = _BRAND
+        sheet.set_xy(_MARGIN + 3, y + 2.5)
+        sheet.multi_cell(_CONTENT_W - 6, 4.5, "\n".join(mark))
+        y += height
 
     _footer(sheet, url, y + 6, colour=_MUTED)
 

@@ -31,6 +31,7 @@ CODE_LENGTH = 16
 NAME_LENGTH = 200
 ORGANIZATION_LENGTH = 500
 DOCTOR_LENGTH = 300
+BIN_LENGTH = 12
 REASON_LENGTH = 1000
 DICTIONARY_NAME_LENGTH = 500
 
@@ -124,6 +125,9 @@ class ExemptionRow(Base):
     doctor: Mapped[str] = mapped_column(String(DOCTOR_LENGTH))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    organization_bin: Mapped[str | None] = mapped_column(String(BIN_LENGTH))
+    signed_by: Mapped[str | None] = mapped_column(String(DOCTOR_LENGTH))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -89,6 +89,9 @@ def to_record(row: Row[Any]) -> Record:
         doctor=row.doctor,
         revoked_at=row.revoked_at,
         revocation_reason=row.revocation_reason,
+        organization_bin=row.organization_bin,
+        signed_by=row.signed_by,
+        signed_at=row.signed_at,
         version=row.version,
     )
 

@@ -34,6 +34,9 @@ FIELDS: dict[str, str] = {
     "doctor": "doctor",
     "revokedAt": "revoked_at",
     "revocationReason": "revocation_reason",
+    "organizationBin": "organization_bin",
+    "signedBy": "signed_by",
+    "signedAt": "signed_at",
 }
 REQUIRED = (
     *("number", "lastName", "firstName", "birthDate", "procedureCode"),
@@ -50,6 +53,7 @@ LENGTHS = {
     "organization": models.ORGANIZATION_LENGTH,
     "doctor": models.DOCTOR_LENGTH,
     "revocationReason": models.REASON_LENGTH,
+    "signedBy": models.DOCTOR_LENGTH,
 }
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}.*")
@@ -130,11 +134,12 @@ def validate(
     for name in raw:
         if name not in FIELDS:
             row.fail(name, "unknown field")
-    text_fields = [n for n in FIELDS if n not in _DATES and n != "revokedAt"]
+    text_fields = [n for n in FIELDS if n not in _DATES and n not in _INSTANTS]
     values = {FIELDS[n]: row.text(n) for n in text_fields}
     for name in _DATES:
         values[FIELDS[name]] = row.parsed(name, _date, "a date YYYY-MM-DD")
-    values["revoked_at"] = row.parsed("revokedAt", _instant, "a date or an ISO date and time")
+    for name in _INSTANTS:
+        values[FIELDS[name]] = row.parsed(name, _instant, "a date or an ISO date and time")
     for name in REQUIRED:
         if values[FIELDS[name]] is None and not _failed(row, name):
             row.fail(name, "required")
@@ -142,10 +147,12 @@ def validate(
     _check_codes(row, values, known)
     _check_dates(row, values)
     _check_revocation(row, values)
+    _check_signature(row, values)
     return values, row.issues
 
 
 _DATES = ("birthDate", "endDate", "issueDate")
+_INSTANTS = ("revokedAt", "signedAt")
 
 
 def _failed(row: _Row, name: str) -> bool:
@@ -195,6 +202,20 @@ def _check_revocation(row: _Row, values: dict[str, Any]) -> None:
     if not _failed(row, "revokedAt") and not _failed(row, "revocationReason"):
         missing = "revocationReason" if values["revoked_at"] is not None else "revokedAt"
         row.fail(missing, "revokedAt and revocationReason go together")
+
+
+def _check_signature(row: _Row, values: dict[str, Any]) -> None:
+    bin_ = values["organization_bin"]
+    if bin_ is not None and not is_valid(bin_):
+        row.fail("organizationBin", "not a valid BIN (12 digits with a matching check digit)")
+    signed_by, signed_at = values["signed_by"], values["signed_at"]
+    alone = (signed_by is None) != (signed_at is None)
+    if alone and not _failed(row, "signedBy") and not _failed(row, "signedAt"):
+        missing = "signedAt" if signed_by is not None else "signedBy"
+        row.fail(missing, "signedBy and signedAt go together")
+    issue = values["issue_date"]
+    if signed_at is not None and issue is not None and signed_at.astimezone(ZONE).date() < issue:
+        row.fail("signedAt", "before the issue date")
 
 
 def _check_dates(row: _Row, values: dict[str, Any]) -> None:

@@ -237,3 +237,26 @@ def test_qpdf_finds_nothing_wrong_with_the_file(name: str, layout: Layout) -> No
         assert str(document.docinfo["/Title"]).endswith(f"№ {RECORDS[name].number}")
     reader = PdfReader(io.BytesIO(pdf_of(name, layout)), strict=True)
     assert len(reader.pages) == 1
+
+
+def test_the_organisations_bin_and_the_signature_mark_when_the_record_carries_them() -> None:
+    from dataclasses import replace
+    from datetime import datetime
+
+    from medexempt.exemptions.records import ZONE
+
+    signed = replace(
+        PERMANENT,
+        organization_bin="010240001234",
+        signed_by="Сәрсенбаева Гүлнар",
+        signed_at=datetime(2021, 11, 10, 10, 42, tzinfo=ZONE),
+    )
+    electronic = text_of(render(signed, Layout.ELECTRONIC, url_of(signed)))
+    assert "БСН БИН 010240001234" in electronic
+    assert "Подписано электронной цифровой подписью: Сәрсенбаева Гүлнар, 10-11-2021 10:42" in (
+        electronic
+    )
+    assert "Электрондық цифрлық қолтаңбамен қол қойылды" in electronic
+    assert "010240001234" in text_of(render(signed, Layout.PRINTABLE, url_of(signed)))
+    unsigned = text_of(pdf_of("permanent", Layout.ELECTRONIC))
+    assert "БИН" not in unsigned and "цифровой подписью" not in unsigned

@@ -249,3 +249,25 @@ def test_a_semicolon_separated_csv_as_excel_writes_it_imports(
     assert import_file(engine, semicolon).inserted == 1
     record = Registry(engine).by_number("01085")
     assert record is not None and record.organization == "ГКП, поликлиника №5"
+
+
+def test_the_organisations_bin_and_the_signature_are_checked_and_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    bad = [
+        row("B1", organizationBin="010240001235"),  # a wrong check digit
+        row("B2", signedBy="Врач Тестовый"),  # no signedAt
+        row("B3", signedBy="Врач", signedAt="2021-05-19T10:00:00"),  # before the issue date
+    ]
+    issues = rejected(engine, write_jsonl(tmp_path / "bad.jsonl", bad))
+    assert {(i.line, i.field) for i in issues} == {
+        (1, "organizationBin"),
+        (2, "signedAt"),
+        (3, "signedAt"),
+    }
+    good = row("B4", organizationBin="010240001234", signedBy="Врач", signedAt="2021-05-20T10:42")
+    assert import_file(engine, write_jsonl(tmp_path / "good.jsonl", [good])).inserted == 1
+    record = Registry(engine).by_number("B4")
+    assert record is not None and record.organization_bin == "010240001234"
+    assert record.signed_by == "Врач" and record.signed_at is not None
+    assert record.signed_at.isoformat() == "2021-05-20T04:42:00+00:00"  # 10:42 in Almaty (+06 then)
