@@ -5,8 +5,8 @@ Run from the project root (`make bench` installs wrk first and passes the test P
     python -m bench [--quick] [--postgres URL] [--out-dir DIR] [--before REV]
 
 Each part is its own module, runnable alone, writing its own Markdown report into DIR (default
-bench/results): codecs.md (`bench.codecs`), service.md (`bench.service`), served.md
-(`bench.served`) and, unless --quick, profile.md (`bench.profile`, py-spy; with --before REV it
+bench/results): codecs.md (`bench.codecs`), service.md (`bench.service`), scale.md
+(`bench.scale`), served.md (`bench.served`) and, unless --quick, profile.md (`bench.profile`, py-spy; with --before REV it
 profiles that commit too). DIR/README.md then lists the targets of the served path with the
 ratios measured in this run, the codecs' ratios, and links to the reports. --quick is the smoke
 form CI runs: every part briefly, every answer still checked, the numbers meaning little.
@@ -21,13 +21,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import codecs, profile, served, service
+from bench import codecs, profile, scale, served, service
 from medexempt.exemptions.storage import display
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS: tuple[tuple[str, Callable[[Sequence[str] | None], int], str], ...] = (
     ("codecs", codecs.main, "envelope codecs: ours vs raw lxml, xsdata's generic path, zeep"),
     ("service", service.main, "the reference service: certificates, a whole search, the import"),
+    ("scale", scale.main, "10³, 10⁵, 10⁶ records: import, size, searches by kind, plans, memory"),
     ("served", served.main, "in process vs spyne; over HTTP vs a fixed-answer floor"),
     ("profile", profile.main, "where a served request's time goes (py-spy)"),
 )
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         part_argv = ["--out", str(args.out_dir / f"{name}.md")]
         if args.quick and name != "profile":
             part_argv.append("--quick")
-        if args.postgres and name in ("service", "served"):
+        if args.postgres and name in ("service", "scale", "served"):
             part_argv += ["--postgres", args.postgres]
         if args.before and name == "profile":
             part_argv += ["--before", args.before]

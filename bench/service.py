@@ -362,9 +362,14 @@ def part_certificates(args: argparse.Namespace, records: Sequence[Record]) -> st
 
 def search_request(number: str) -> bytes:
     """A SendMessage searching `number`, as the generated client writes it."""
+    return criteria_request({"number": number})
+
+
+def criteria_request(criteria: dict[str, str]) -> bytes:
+    """A SendMessage searching by `criteria` (request field names), as the client writes it."""
     message = g.gateway.request_message(
         MEDICAL_EXEMPTION_SEARCH.service_id,
-        models.MedicalExemptionSearchRequest(number=number),
+        models.MedicalExemptionSearchRequest(**criteria),
         sender_id=SENDER,
         password=PASSWORD,
     )
