@@ -7,9 +7,10 @@ Run from the project root (`make bench` installs wrk first and passes the test P
 Each part is its own module, runnable alone, writing its own Markdown report into DIR (default
 bench/results): codecs.md (`bench.codecs`), service.md (`bench.service`), scale.md
 (`bench.scale`), served.md (`bench.served`) and, unless --quick, profile.md (`bench.profile`,
-py-spy; with --before REV it profiles that commit too). DIR/README.md then lists the targets of the served path with the
-ratios measured in this run, the codecs' ratios, and links to the reports. --quick is the smoke
-form CI runs: every part briefly, every answer still checked, the numbers meaning little.
+py-spy; with --before REV it profiles that commit too). DIR/README.md then lists the targets of
+the served path with the ratios measured in this run, the codecs' ratios, and links to the
+reports. --quick is the smoke form CI runs: every part briefly, every answer still checked, the
+numbers meaning little.
 """
 
 from __future__ import annotations
