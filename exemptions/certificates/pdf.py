@@ -201,6 +201,15 @@ def _n(value: float) -> str:
     return f"{value:.2f}"
 
 
+@dataclass(frozen=True, slots=True)
+class Stencil:
+    """A square 1-bit image mask: `size` × `size` samples, rows from the top, each row padded to
+    whole bytes; a 0 bit is painted, a 1 bit left alone."""
+
+    size: int
+    bits: bytes
+
+
 @dataclass
 class Page:
     """One page's drawing operators."""
@@ -214,6 +223,7 @@ class Canvas:
     def __init__(self) -> None:
         self.pages: list[Page] = []
         self._fonts: dict[int, tuple[str, Font]] = {}  # id(font) -> (resource name, font)
+        self._stencils: list[tuple[str, Stencil]] = []
         self.new_page()
 
     def new_page(self) -> None:
@@ -240,14 +250,14 @@ class Canvas:
         box = f"{_n(x * _PT)} {_n((PAGE_H - y - h) * _PT)} {_n(w * _PT)} {_n(h * _PT)} re"
         self._ops.append(f"{box} {'f' if fill else 'S'}")
 
-    def grid(self, x: float, y: float, unit: float, path: str) -> None:
-        """Fill `path`, drawn in a grid of `unit`-sized squares with rows going down from the top
-        left corner (`x`, `y`): a QR code's modules, the same path at any place and size."""
-        scale = unit * _PT
-        self._ops.append(
-            f"q {_n(scale)} 0 0 {_n(-scale)} {_n(x * _PT)} {_n((PAGE_H - y) * _PT)} cm"
-        )
-        self._ops.append(path + " f Q")
+    def stencil(self, x: float, y: float, side: float, mask: Stencil) -> None:
+        """`mask` painted in the current fill colour as a square of `side` from the top left
+        corner (`x`, `y`): a QR code's modules, each a sharp square at any zoom (an image mask is
+        drawn without smoothing, like a fill)."""
+        name = f"Q{len(self._stencils) + 1}"
+        self._stencils.append((name, mask))
+        scale, left, bottom = side * _PT, x * _PT, (PAGE_H - y - side) * _PT
+        self._ops.append(f"q {_n(scale)} 0 0 {_n(scale)} {_n(left)} {_n(bottom)} cm /{name} Do Q")
 
     def line(self, x1: float, y1: float, x2: float, y2: float) -> None:
         start = f"{_n(x1 * _PT)} {_n((PAGE_H - y1) * _PT)} m"
@@ -281,12 +291,25 @@ class Canvas:
         """The PDF file: the same drawing and info give the same bytes."""
         fonts = [font for _, font in self._fonts.values()]
         first_font = 4  # 1 the catalog, 2 the page tree, 3 the info dictionary
-        first_page = first_font + _FONT_OBJECTS * len(fonts)
+        first_image = first_font + _FONT_OBJECTS * len(fonts)
+        first_page = first_image + len(self._stencils)
         pages = [first_page + 2 * n for n in range(len(self.pages))]
-        resources = " ".join(
-            f"/{name} {first_font + _FONT_OBJECTS * n} 0 R"
-            for n, (name, _) in enumerate(self._fonts.values())
+        resources = (
+            "/Font << "
+            + " ".join(
+                f"/{name} {first_font + _FONT_OBJECTS * n} 0 R"
+                for n, (name, _) in enumerate(self._fonts.values())
+            )
+            + " >>"
         )
+        if self._stencils:
+            resources += (
+                " /XObject << "
+                + " ".join(
+                    f"/{name} {first_image + n} 0 R" for n, (name, _) in enumerate(self._stencils)
+                )
+                + " >>"
+            )
         kids = " ".join(f"{n} 0 R" for n in pages)
         objects = [
             f"<< /Type /Catalog /Pages 2 0 R /Lang {_text(lang)} >>".encode("ascii"),
@@ -295,11 +318,19 @@ class Canvas:
         ]
         for n, font in enumerate(fonts):
             objects += _font_objects(font, first_font + _FONT_OBJECTS * n)
+        for _, mask in self._stencils:
+            objects.append(
+                _stream(
+                    zlib.compress(mask.bits, 9),
+                    f" /Type /XObject /Subtype /Image /ImageMask true /Width {mask.size} "
+                    f"/Height {mask.size} /BitsPerComponent 1 /Interpolate false",
+                )
+            )
         box = f"[0 0 {_n(PAGE_W * _PT)} {_n(PAGE_H * _PT)}]"
         for number, page in zip(pages, self.pages, strict=True):
             objects.append(
-                f"<< /Type /Page /Parent 2 0 R /MediaBox {box} /Resources << /Font << "
-                f"{resources} >> >> /Contents {number + 1} 0 R >>".encode("ascii")
+                f"<< /Type /Page /Parent 2 0 R /MediaBox {box} /Resources << {resources} >> "
+                f"/Contents {number + 1} 0 R >>".encode("ascii")
             )
             objects.append(_stream(zlib.compress("\n".join(page.ops).encode("ascii"), 3)))
         return _file(objects)
@@ -411,4 +442,4 @@ def baseline(top: float, height: float, size: float) -> float:
     return top + height / 2 + 0.3 * size / _PT
 
 
-__all__ = ["PAGE_H", "PAGE_W", "Canvas", "Font", "FontFile", "baseline", "wrap"]
+__all__ = ["PAGE_H", "PAGE_W", "Canvas", "Font", "FontFile", "Stencil", "baseline", "wrap"]

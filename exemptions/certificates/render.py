@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -26,7 +25,7 @@ from typing import Any
 import zxingcpp
 
 from ..records import ZONE, Contraindication, Record
-from .pdf import CELL_MARGIN, Canvas, Font, FontFile, baseline, wrap
+from .pdf import CELL_MARGIN, Canvas, Font, FontFile, Stencil, baseline, wrap
 
 FONT_DIR = Path(str(files("fontpkg_pt_sans").joinpath("files")))
 FONT_REGULAR = FONT_DIR / "PT_Sans-Web-Regular.ttf"
@@ -402,33 +401,35 @@ def _footer(sheet: _Sheet, url: str, y: float, *, colour: tuple[int, int, int]) 
     sheet.multi_cell(_CONTENT_W, 3.8, url, by_character=True)
 
 
-_DARK = re.compile(rb"\x00+")  # a run of dark modules in a row of the QR code's image
+_PAINT = bytes.maketrans(b"\x00\xff", b"01")  # a dark module (0) is painted (a 0 bit)
 
 
 @functools.lru_cache(maxsize=32)
-def _modules(url: str) -> tuple[int, str]:
-    """The QR code of `url`: its size in modules, and its dark modules as a path of unit squares
-    (one per run in a row); both layouts of a record draw the same code, made once."""
+def _modules(url: str) -> Stencil:
+    """The QR code of `url` as an image mask of its modules; both layouts of a record draw the
+    same code, made once."""
     code = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = code.to_image(scale=1, add_quiet_zones=False)  # a byte per module, 0 when dark
     size = image.shape[0]
     buffer: Any = image  # it has the buffer protocol; zxing-cpp's stubs do not say so
-    pixels = bytes(memoryview(buffer))
-    runs = [
-        f"{run.start() - r * size} {r} {run.end() - run.start()} 1 re"
+    pixels = bytes(memoryview(buffer)).translate(_PAINT)
+    width = (size + 7) // 8
+    rows = (
+        int(pixels[r * size : (r + 1) * size].decode("ascii").ljust(width * 8, "1"), 2).to_bytes(
+            width, "big"
+        )
         for r in range(size)
-        for run in _DARK.finditer(pixels, r * size, (r + 1) * size)
-    ]
-    return size, "\n".join(runs)
+    )
+    return Stencil(size, b"".join(rows))
 
 
 def _qr(sheet: _Sheet, url: str, x: float, y: float, size: float) -> None:
     """The QR code of `url` as vector squares (black on white, quiet zone of four modules)."""
-    count, path = _modules(url)
+    mask = _modules(url)
     quiet = 4
-    module = size / (count + 2 * quiet)
+    module = size / (mask.size + 2 * quiet)
     sheet.fill_colour = _WHITE
     sheet.box(x, y, size, size, fill=True)
     sheet.fill_colour = _BLACK
     sheet._paint(_BLACK)
-    sheet.canvas.grid(x + quiet * module, y + quiet * module, module, path)
+    sheet.canvas.stencil(x + quiet * module, y + quiet * module, mask.size * module, mask)
