@@ -59,6 +59,7 @@ KINDS = (
 )
 PER_KIND = 100
 QUICK_PER_KIND = 10
+ROUNDS = 5  # slices of each worker's searches, the workers taking turns
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +119,10 @@ def searches(records: Sequence[Record], per_kind: int, seed: int) -> list[Search
 # --- the worker (a child process) ---------------------------------------------------------------
 
 
-def worker(url: str, plan: Path) -> dict[str, Any]:
-    """Build the site over `url`, answer the searches in `plan`, and report times and memory."""
+def worker(url: str, plan: Path) -> None:
+    """Build the site over `url`, then answer the searches of `plan` a slice at a time, as the
+    driver asks on standard input (`run I J`; `end`), printing each slice's times (and, at
+    the end, the resident memory) as a JSON line."""
     from medexempt.exemptions.app import Settings, build_app
 
     wanted = json.loads(plan.read_text(encoding="utf-8"))
@@ -133,14 +136,21 @@ def worker(url: str, plan: Path) -> dict[str, Any]:
     site = build_app(settings)
     warm = sb.post(site, sb.criteria_request({"number": "Z-warm-up"}))  # the scrypt check, once
     sb._require(warm.status.startswith("200"), f"warm-up: HTTP {warm.status}")
-    seconds: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    for item in wanted["searches"]:
-        body = sb.criteria_request(item["criteria"])
-        started = time.perf_counter()
-        answer = sb.post(site, body)
-        seconds[item["kind"]].append(time.perf_counter() - started)
-        _check(answer, item)
-    return {"seconds": seconds, "rss": _rss_bytes()}
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        command, *bounds = line.split()
+        if command == "end":
+            print(json.dumps({"rss": _rss_bytes()}), flush=True)
+            return
+        first, last = map(int, bounds)
+        seconds: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        for item in wanted["searches"][first:last]:
+            body = sb.criteria_request(item["criteria"])
+            started = time.perf_counter()
+            answer = sb.post(site, body)
+            seconds[item["kind"]].append(time.perf_counter() - started)
+            _check(answer, item)
+        print(json.dumps({"seconds": seconds}), flush=True)
 
 
 def _check(answer: sb.Answer, item: dict[str, Any]) -> None:
@@ -213,7 +223,7 @@ def size_bytes(url: str, name: str) -> int:
                 return int(pages) * int(connection.execute(text("PRAGMA page_size")).scalar_one())
             query = (
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN "
-                "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+                "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
                 "AND c.relkind = 'r'"
             )
             return int(connection.execute(text(query)).scalar_one())
@@ -235,13 +245,41 @@ class Cell:
     plans: dict[str, str]
 
 
-def one(name: str, size: int, folder: Path, postgres: str | None, per_kind: int) -> Cell:
+@dataclass
+class Prepared:
+    name: str
+    size: int
+    url: str
+    import_seconds: float
+    bytes_per_record: float
+    plans: dict[str, str]
+    plan_file: Path
+    searches: int
+
+
+def pg_schema_url(url: str, schema: str) -> str:
+    """`url` with its connections' search_path set to `schema` (emptied and created first)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    finally:
+        engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def prepare(name: str, size: int, folder: Path, postgres: str | None, per_kind: int) -> Prepared:
     print(f"  {name}, {size:,} records: generating ...", file=sys.stderr, flush=True)
     records = sb.generated_records(size)
     path = folder / f"records-{size}.csv"
     if not path.exists():
         sb.write_import_file(records, path)
-    url = sb.fresh_url(name, folder, postgres, f"scale-{size}")
+    if name == sb.SQLITE:
+        url = f"sqlite:///{folder / f'scale-{size}.sqlite3'}"
+    else:
+        assert postgres is not None
+        url = pg_schema_url(postgres, f"medexempt_scale_{size}")
     upgrade(url)
     engine = create_engine(url)
     try:
@@ -259,22 +297,63 @@ def one(name: str, size: int, folder: Path, postgres: str | None, per_kind: int)
         {"kind": s.kind, "criteria": s.criteria, "expected": s.expected}
         for s in searches(records, per_kind, seed=size)
     ]
-    del records
     plan_file.write_text(
         json.dumps({"hash": hash_password(sb.PASSWORD), "searches": wanted}), encoding="utf-8"
     )
-    print(f"  {name}, {size:,} records: searching ...", file=sys.stderr, flush=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.scale", "--worker", url, str(plan_file)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=3600,
-        cwd=sb.ROOT,
-    )
-    sb._require(done.returncode == 0, f"{name} {size}: the worker failed: {done.stderr[-2000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return Cell(name, size, took, per_record, result["seconds"], result["rss"], shown)
+    return Prepared(name, size, url, took, per_record, shown, plan_file, len(wanted))
+
+
+def measure(prepared: Sequence[Prepared], rounds: int) -> list[Cell]:
+    """One worker per database; the searches of each run in `rounds` slices, the workers taking
+    turns slice by slice in rotating order, so that a drift of the machine hits every size alike."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.scale", "--worker", p.url, str(p.plan_file)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=sb.ROOT,
+        )
+        for p in prepared
+    ]
+    seconds: list[dict[str, list[float]]] = [{kind: [] for kind in KINDS} for _ in prepared]
+    rss: list[int] = [0 for _ in prepared]
+
+    def ask(n: int, line: str) -> dict[str, Any]:
+        stdin, stdout = workers[n].stdin, workers[n].stdout
+        assert stdin is not None and stdout is not None
+        if line:
+            stdin.write(line + "\n")
+            stdin.flush()
+        answer = stdout.readline()
+        where = f"{prepared[n].name} {prepared[n].size:,}"
+        sb._require(bool(answer), f"{where}: the worker stopped (its stderr says why)")
+        result: dict[str, Any] = json.loads(answer)
+        return result
+
+    try:
+        for n in range(len(workers)):
+            ask(n, "")  # ready: site built, the sender's scrypt check done
+        for round_ in range(rounds):
+            for offset in range(len(workers)):
+                n = (round_ + offset) % len(workers)
+                count = prepared[n].searches
+                first, last = count * round_ // rounds, count * (round_ + 1) // rounds
+                print(f"  {prepared[n].name}, {prepared[n].size:,}: searches {first}-{last}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+                for kind, values in ask(n, f"run {first} {last}")["seconds"].items():
+                    seconds[n][kind] += values
+        for n in range(len(workers)):
+            rss[n] = ask(n, "end")["rss"]
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+    return [
+        Cell(p.name, p.size, p.import_seconds, p.bytes_per_record, seconds[n], rss[n], p.plans)
+        for n, p in enumerate(prepared)
+    ]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -341,21 +420,33 @@ def report(cells: list[Cell], args: argparse.Namespace, skipped: str | None) -> 
 def run(args: argparse.Namespace) -> str:
     postgres, skipped = sb.postgres_target(args)
     names = [sb.SQLITE] + ([sb.POSTGRES] if postgres else [])
-    cells = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
-        for size in args.sizes:
-            for name in names:
-                cells.append(one(name, size, folder, postgres, args.per_kind))
-            for leftover in folder.glob(f"scale-{size}.sqlite3*"):
-                leftover.unlink()
+        prepared = [
+            prepare(name, size, folder, postgres, args.per_kind)
+            for size in args.sizes
+            for name in names
+        ]
+        try:
+            cells = measure(prepared, ROUNDS)
+        finally:
+            if postgres:
+                engine = create_engine(postgres)
+                try:
+                    with engine.begin() as connection:
+                        for size in args.sizes:
+                            connection.execute(
+                                text(f'DROP SCHEMA IF EXISTS "medexempt_scale_{size}" CASCADE')
+                            )
+                finally:
+                    engine.dispose()
     return report(cells, args, skipped)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     if raw[:1] == ["--worker"]:
-        print(json.dumps(worker(raw[1], Path(raw[2]))))
+        worker(raw[1], Path(raw[2]))
         return 0
     parser = argparse.ArgumentParser(prog="python -m bench.scale", description=DESCRIPTION)
     parser.add_argument("--quick", action="store_true", help="small sizes (CI smoke)")

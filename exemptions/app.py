@@ -93,7 +93,7 @@ def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
     """The service over the database at `settings.db_url` (one engine per process); `throttle`
     slows failed authentications (`serve` passes one shared by its workers)."""
     from .certificates.render import Layout as PdfLayout
-    from .certificates.render import render
+    from .certificates.render import prepare_fonts, render
     from .certificates.tokens import token_matches, verification_url
     from .logs import log_request
     from .records import Record, today
@@ -104,6 +104,7 @@ def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
 
     registry = Registry.connect(settings.db_url)
     public = settings.public_url.rstrip("/")
+    prepare_fonts()  # once per process, before the first request rather than during it
 
     def render_certificate(record: Record, layout: Layout) -> bytes:
         url = verification_url(public, record.number, settings.secret)
