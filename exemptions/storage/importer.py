@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, String, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from tqdm import tqdm
 
@@ -109,8 +110,13 @@ def _checked_rows(
 
 def _existing_numbers(connection: Connection, numbers: Sequence[str]) -> set[str]:
     found: set[str] = set()
+    postgres = connection.dialect.name == "postgresql"
     for chunk in _chunks(numbers, _KEYS):
-        query = select(ExemptionRow.number).where(ExemptionRow.number.in_(chunk))
+        if postgres:  # one array parameter, not thousands of placeholders for the driver to split
+            given = bindparam("numbers", value=chunk, type_=ARRAY(String))
+            query = select(ExemptionRow.number).where(ExemptionRow.number == any_(given))
+        else:
+            query = select(ExemptionRow.number).where(ExemptionRow.number.in_(chunk))
         found.update(connection.scalars(query))
     return found
 
