@@ -138,7 +138,7 @@ def _read_config(path: Path | None) -> dict[str, Any]:
 
 
 def _demo_secret() -> str:
-    # Kept beside the demo database so that QR codes of stored certificates stay valid.
+    # Kept beside the demo database so that the QR codes of certificates handed out stay valid.
     path = Path(".medexempt-demo-secret")
     if not path.exists():
         path.write_text(secrets.token_hex(32), encoding="ascii")

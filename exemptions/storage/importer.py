@@ -2,7 +2,7 @@
 
 Every row is checked before anything is written; a valid file goes in one transaction, in batches of
 multi-row statements. With `update=True`, numbers already stored are overwritten (version bumped,
-stored certificates dropped) instead of being refused.
+so no worker answers with a certificate of the old version) instead of being refused.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The registry: records, dictionaries and stored certificates, read and written as values.
+"""The registry: records and dictionaries, read and written as values.
 
-What leaves this class is a frozen `Record` or `Procedure` (or bytes), never an ORM object.
+What leaves this class is a frozen `Record` or `Procedure`, never an ORM object.
 
 The reads a search makes are on its hot path, so they are Core statements built once (one per
 combination of criteria) with bound parameters: SQLAlchemy compiles each once and caches it, and
