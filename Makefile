@@ -46,8 +46,10 @@ lint: install
 services:
 	bash scripts/test-services.sh
 
+## The README's test command, and all that CI (.ci/run) runs: the gate, the suite, every benchmark briefly.
 test: lint services
 	$(BIN)/pytest
+	$(MAKE) bench-smoke
 
 ## Benchmarks beside their peers, in one command; reports in bench/results/ (README.md lists them).
 ## `bench-smoke` runs every part briefly, every answer still checked (CI), into build/bench-smoke/.

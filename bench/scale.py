@@ -216,17 +216,7 @@ def plans(url: str, name: str) -> dict[str, str]:
 def size_bytes(url: str, name: str) -> int:
     engine = create_engine(url)
     try:
-        with engine.connect() as connection:
-            if name == sb.SQLITE:
-                connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-                pages = connection.execute(text("PRAGMA page_count")).scalar_one()
-                return int(pages) * int(connection.execute(text("PRAGMA page_size")).scalar_one())
-            query = (
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN "
-                "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-                "AND c.relkind = 'r'"
-            )
-            return int(connection.execute(text(query)).scalar_one())
+        return sb.database_bytes(engine, name)
     finally:
         engine.dispose()
 
@@ -356,11 +346,6 @@ def measure(prepared: Sequence[Prepared], rounds: int) -> list[Cell]:
     ]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def report(cells: list[Cell], args: argparse.Namespace, skipped: str | None) -> str:
     lines = [
         "# The reference service at registry scale",
@@ -401,7 +386,9 @@ def report(cells: list[Cell], args: argparse.Namespace, skipped: str | None) -> 
             values = c.seconds[kind]
             median = Samples(1, tuple(values)).median
             ratio = median / Samples(1, tuple(base.seconds[kind])).median
-            row += f" {median * 1000:.2f} / {percentile(values, 0.99) * 1000:.2f} ({ratio:.2f}×) |"
+            row += (
+                f" {median * 1000:.2f} / {sb.percentile(values, 0.99) * 1000:.2f} ({ratio:.2f}×) |"
+            )
         lines.append(row)
     lines += ["", "## Query plans (EXPLAIN), largest size", ""]
     for c in cells:

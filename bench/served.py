@@ -416,12 +416,8 @@ def verify_sample(
         check(content, f"{where}: sample {i}")
 
 
-LUA = """\
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
-local f = assert(io.open("{body}", "rb"))
-wrk.body = f:read("*a")
-f:close()
+# What every script prints at the end: the cell's counts, errors and latencies, parsed by parse_wrk.
+LUA_DONE = """\
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d %d\\n",
@@ -429,11 +425,22 @@ done = function(summary, latency, requests)
     e.status, e.timeout, latency:percentile(50), latency:percentile(99)))
 end
 """
+LUA = (
+    """\
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
+local f = assert(io.open("{body}", "rb"))
+wrk.body = f:read("*a")
+f:close()
+"""
+    + LUA_DONE
+)
 
 
 # Many bodies, one after another; each wrk thread starts at its own place in the list, so that the
 # two threads do not ask for the same record at the same time.
-LUA_MANY = """\
+LUA_MANY = (
+    """\
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
 local f = assert(io.open("{bodies}", "rb"))
@@ -455,13 +462,9 @@ request = function()
   counter = counter + 1
   return wrk.format(nil, nil, nil, bodies[(counter % #bodies) + 1])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d %d %d %d %d %d\\n",
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write,
-    e.status, e.timeout, latency:percentile(50), latency:percentile(99)))
-end
 """
+    + LUA_DONE
+)
 
 
 def check_first(content: bytes, where: str) -> None:

@@ -376,10 +376,10 @@ def criteria_request(criteria: dict[str, str]) -> bytes:
     return g.write_envelope(g.Envelope(body=message))
 
 
-def database_bytes(db: Database) -> int:
-    """What the database takes on disk: SQLite's pages, or PostgreSQL's relations."""
-    with db.engine.connect() as connection:
-        if db.name == SQLITE:
+def database_bytes(engine: Engine, name: str) -> int:
+    """What the database takes: SQLite's pages, or the relations of PostgreSQL's current schema."""
+    with engine.connect() as connection:
+        if name == SQLITE:
             pages = connection.execute(text("PRAGMA page_count")).scalar_one()
             size = connection.execute(text("PRAGMA page_size")).scalar_one()
             return int(pages) * int(size)
@@ -387,7 +387,7 @@ def database_bytes(db: Database) -> int:
             text(
                 "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+                "WHERE n.nspname = current_schema() AND c.relkind = 'r'"
             )
         ).scalar_one()
         return int(total)
@@ -422,7 +422,7 @@ def part_search(
         chosen = fresh[db_index(databases, db) * count : (db_index(databases, db) + 1) * count]
         _require(len(chosen) == count, f"only {len(chosen)} fresh records for {db.name}")
         requests = [search_request(r.number) for r in chosen]
-        size_before = database_bytes(db)
+        size_before = database_bytes(db.engine, db.name)
         first_s: list[float] = []
         again_s: list[float] = []
         for request in requests:  # alternating, so that the machine's drifts hit both alike
@@ -434,7 +434,7 @@ def part_search(
                 post(db.site, repeat_request)
                 again_s.append(time.perf_counter() - started)
             _require(answer.status.startswith("200"), f"{db.name}: HTTP {answer.status}")
-        growth = database_bytes(db) - size_before
+        growth = database_bytes(db.engine, db.name) - size_before
         cached = db.cached_bytes()
         rows.append((db.name, first_s, again_s, growth, cached))
     lines = [

@@ -204,23 +204,24 @@ def _check_codes(row: _Row, values: dict[str, Any], known: Dictionaries) -> None
 
 
 def _check_revocation(row: _Row, values: dict[str, Any]) -> None:
-    if (values["revoked_at"] is None) == (values["revocation_reason"] is None):
+    _together(row, values, "revokedAt", "revocationReason")
+
+
+def _together(row: _Row, values: dict[str, Any], first: str, second: str) -> None:
+    """Two fields given both or neither: the one missing is named (unless either failed)."""
+    given = values[FIELDS[first]] is not None
+    if given == (values[FIELDS[second]] is not None):
         return
-    if not _failed(row, "revokedAt") and not _failed(row, "revocationReason"):
-        missing = "revocationReason" if values["revoked_at"] is not None else "revokedAt"
-        row.fail(missing, "revokedAt and revocationReason go together")
+    if not _failed(row, first) and not _failed(row, second):
+        row.fail(second if given else first, f"{first} and {second} go together")
 
 
 def _check_signature(row: _Row, values: dict[str, Any]) -> None:
     bin_ = values["organization_bin"]
     if bin_ is not None and not is_valid(bin_):
         row.fail("organizationBin", "not a valid BIN (12 digits with a matching check digit)")
-    signed_by, signed_at = values["signed_by"], values["signed_at"]
-    alone = (signed_by is None) != (signed_at is None)
-    if alone and not _failed(row, "signedBy") and not _failed(row, "signedAt"):
-        missing = "signedAt" if signed_by is not None else "signedBy"
-        row.fail(missing, "signedBy and signedAt go together")
-    issue = values["issue_date"]
+    _together(row, values, "signedBy", "signedAt")
+    signed_at, issue = values["signed_at"], values["issue_date"]
     if signed_at is not None and issue is not None and signed_at.astimezone(ZONE).date() < issue:
         row.fail("signedAt", "before the issue date")
 
