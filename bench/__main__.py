@@ -6,11 +6,11 @@ Run from the project root (`make bench` installs wrk first and passes the test P
 
 Each part is its own module, runnable alone, writing its own Markdown report into DIR (default
 bench/results): codecs.md (`bench.codecs`), service.md (`bench.service`), scale.md
-(`bench.scale`), served.md (`bench.served`) and, unless --quick, profile.md (`bench.profile`,
-py-spy; with --before REV it profiles that commit too). DIR/README.md then lists the targets of
-the served path with the ratios measured in this run, the codecs' ratios, and links to the
-reports. --quick is the smoke form CI runs: every part briefly, every answer still checked, the
-numbers meaning little.
+(`bench.scale`), served.md (`bench.served`), signing.md (`bench.signing`) and, unless --quick,
+profile.md (`bench.profile`, py-spy; with --before REV it profiles that commit too).
+DIR/README.md then lists the targets of the served path with the ratios measured in this run,
+the codecs' ratios, and links to the reports. --quick is the smoke form CI runs: every part
+briefly, every answer still checked, the numbers meaning little.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import codecs, profile, scale, served, service
+from bench import codecs, profile, scale, served, service, signing
 from medexempt.exemptions.storage import display
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ PARTS: tuple[tuple[str, Callable[[Sequence[str] | None], int], str], ...] = (
     ("service", service.main, "the reference service: certificates, a whole search, the import"),
     ("scale", scale.main, "10³, 10⁵, 10⁶ records: import, size, searches by kind, plans, memory"),
     ("served", served.main, "in process vs spyne; over HTTP vs a fixed-answer floor"),
+    ("signing", signing.main, "GOST 34.10-2015 and Streebog beside RSA-2048 and gostcrypto"),
     ("profile", profile.main, "where a served request's time goes (py-spy)"),
 )
 

@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medexempt.generated.certificates import load_certificates
 from medexempt.generated.passwords import Throttle
 from medexempt.generated.server import ServerConfig, SignatureMode, make_app
-from medexempt.generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
+from medexempt.generated.wssecurity import (
+    GostSigner,
+    RsaSigner,
+    SignatureVerifier,
+    TrustStore,
+    signer_from_files,
+)
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -29,12 +36,14 @@ class Settings:
     max_message_age: float = 300.0
     max_clock_skew: float = 60.0
     # WS-Security: how requests' signatures are checked, by certificates of (or issued by) the
-    # `trust` PEM files; responses are signed when both sign_key and sign_cert are given.
+    # `trust` files (PEM or DER; RSA or GOST); responses are signed when sign_key is given: a
+    # PKCS#12 file (sign_cert None, as НУЦ issues keys) or a key with its sign_cert.
     signature_mode: SignatureMode = "off"
     trust: tuple[Path, ...] = ()
     sign_key: Path | None = None
     sign_cert: Path | None = None
-    # senderId -> PEM certificates that may sign for it; None: any certificate `trust` accepts.
+    sign_password: bytes | None = field(default=None, repr=False)  # of an encrypted sign_key
+    # senderId -> certificates that may sign for it; None: any certificate `trust` accepts.
     signers: Mapping[str, tuple[Path, ...]] | None = None
 
 
@@ -68,25 +77,21 @@ class Site:
         return [body]
 
 
-def signer_for(settings: Settings) -> RsaSigner | None:
-    """The responses' signer, when a key and its certificate are configured."""
-    if settings.sign_key is None or settings.sign_cert is None:
+def signer_for(settings: Settings) -> RsaSigner | GostSigner | None:
+    """The responses' signer (RSA or GOST, by the key), when a key is configured."""
+    if settings.sign_key is None:
         return None
-    return RsaSigner.from_pem_files(settings.sign_key, settings.sign_cert)
+    return signer_from_files(settings.sign_key, settings.sign_cert, settings.sign_password)
 
 
 def signers_for(settings: Settings) -> dict[str, list[bytes]] | None:
-    """The certificates (DER) each sender may sign with, read from their PEM files."""
+    """The certificates (DER) each sender may sign with, read from their files (PEM or DER)."""
     if settings.signers is None:
         return None
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    def der(path: Path) -> bytes:
-        certificate = x509.load_pem_x509_certificate(path.read_bytes())
-        return certificate.public_bytes(serialization.Encoding.DER)
-
-    return {sender: [der(p) for p in paths] for sender, paths in settings.signers.items()}
+    return {
+        sender: [certificate.der for path in paths for certificate in load_certificates(path)]
+        for sender, paths in settings.signers.items()
+    }
 
 
 def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
@@ -123,7 +128,7 @@ def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
             replay_guard=SeenMessages(registry.engine) if settings.replay_protection else None,
             on_request=log_request,
             signature_mode=settings.signature_mode,
-            verifier=RsaVerifier(TrustStore.from_pem_files(settings.trust)),
+            verifier=SignatureVerifier(TrustStore.from_files(settings.trust)),
             signer=signer_for(settings),
             signers=signers_for(settings),
             throttle=throttle or Throttle(),

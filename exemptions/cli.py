@@ -69,7 +69,7 @@ def _signer_pairs(values: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
     "--trust",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM of an accepted signing certificate or CA (repeatable).",
+    help="An accepted signing certificate or CA, PEM or DER, RSA or GOST (repeatable).",
 )
 @click.option(
     "--signer",
@@ -82,12 +82,13 @@ def _signer_pairs(values: tuple[str, ...]) -> tuple[tuple[str, Path], ...]:
 @click.option(
     "--sign-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM private key (RSA) to sign responses.",
+    help="Key to sign responses: a PKCS#12 file as НУЦ issues it (password in "
+    "MEDEXEMPT_SIGN_KEY_PASSWORD), or a PEM/DER key (RSA or GOST) with --sign-cert.",
 )
 @click.option(
     "--sign-cert",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM certificate of --sign-key.",
+    help="Certificate of --sign-key (PEM or DER); not with a PKCS#12 key.",
 )
 def serve(
     host: str,

@@ -42,18 +42,19 @@ _EXIT_BY_STATUS = {
 @click.option(
     "--sign-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM private key (RSA) to sign the request.",
+    help="Key to sign the request: a PKCS#12 file as НУЦ issues it (password in "
+    "MEDEXEMPT_SIGN_KEY_PASSWORD), or a PEM/DER key (RSA or GOST) with --sign-cert.",
 )
 @click.option(
     "--sign-cert",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM certificate of --sign-key.",
+    help="Certificate of --sign-key (PEM or DER); not with a PKCS#12 key.",
 )
 @click.option(
     "--verify-cert",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="PEM of a certificate or CA the response must be signed by (repeatable).",
+    help="A certificate or CA the response must be signed by, PEM or DER (repeatable).",
 )
 def search(
     url: str,
@@ -128,14 +129,19 @@ def search(
 
 def _signing(key: Path | None, cert: Path | None, trust: tuple[Path, ...]) -> tuple[Any, Any]:
     """The request's signer and the response's verifier (None: not configured)."""
-    from medexempt.generated.wssecurity import RsaSigner, RsaVerifier, TrustStore
+    import os
 
-    if (key is None) != (cert is None):
-        raise click.UsageError("--sign-key and --sign-cert go together")
+    from medexempt.generated.gost import GostUnavailableError
+    from medexempt.generated.wssecurity import SignatureVerifier, TrustStore, signer_from_files
+
+    if cert is not None and key is None:
+        raise click.UsageError("--sign-cert needs --sign-key")
+    password = os.environ.get("MEDEXEMPT_SIGN_KEY_PASSWORD")
     try:
-        signer = RsaSigner.from_pem_files(key, cert) if key and cert else None
-        verifier = RsaVerifier(TrustStore.from_pem_files(trust)) if trust else None
-    except (OSError, ValueError, TypeError) as exc:
+        secret = password.encode("utf-8") if password is not None else None
+        signer = signer_from_files(key, cert, secret) if key else None
+        verifier = SignatureVerifier(TrustStore.from_files(trust)) if trust else None
+    except (OSError, ValueError, TypeError, GostUnavailableError) as exc:
         raise click.UsageError(f"cannot load the signing keys or certificates: {exc}") from exc
     return signer, verifier
 

@@ -85,6 +85,7 @@ def settings_for(options: ServeOptions, environ: Mapping[str, str]) -> Settings:
         trust=options.trust,
         sign_key=options.sign_key,
         sign_cert=options.sign_cert,
+        sign_password=_sign_password(environ),
         signers=_signers(options, config, options.config),
     )
     _check_signing(settings)
@@ -110,21 +111,28 @@ def _signers(
     return {sender: tuple(paths) for sender, paths in found.items()} or None
 
 
+def _sign_password(environ: Mapping[str, str]) -> bytes | None:
+    """The password of an encrypted --sign-key (a PKCS#12 file), from the environment only."""
+    value = environ.get("MEDEXEMPT_SIGN_KEY_PASSWORD")
+    return value.encode("utf-8") if value is not None else None
+
+
 def _check_signing(settings: Settings) -> None:
     """Refuse at start a signing set-up that every request would fail on."""
+    from medexempt.generated.gost import GostUnavailableError
     from medexempt.generated.wssecurity import TrustStore
 
-    if (settings.sign_key is None) != (settings.sign_cert is None):
-        raise ConfigError("--sign-key and --sign-cert go together")
+    if settings.sign_cert is not None and settings.sign_key is None:
+        raise ConfigError("--sign-cert needs --sign-key")
     if settings.signature_mode == "required" and not settings.trust:
         raise ConfigError(
             "--signature-mode required needs --trust (the accepted certificates or CAs)"
         )
     try:
-        TrustStore.from_pem_files(settings.trust)
+        TrustStore.from_files(settings.trust)
         signer_for(settings)
         signers_for(settings)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, GostUnavailableError) as exc:
         raise ConfigError(f"cannot load the signing keys or certificates: {exc}") from exc
 
 

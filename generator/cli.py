@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -479,3 +480,34 @@ def inspect(message: Path, package: str | None) -> None:
     except ValueError as exc:
         click.echo(f"refused: {exc}", err=True)
         sys.exit(1)
+
+
+@main.command("verify-signature")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--trust",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A certificate or CA (PEM or DER, RSA or GOST) the signer must chain to (repeatable).",
+)
+@click.option(
+    "--at",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Check the certificates' dates at this UTC time instead of now (with --trust).",
+)
+def verify_signature(file: Path, trust: tuple[Path, ...], at: datetime | None) -> None:
+    """Verify the signatures of a signed XML file: a WS-Security SOAP message or an enveloped
+    document (as НУЦ's SDK signs them), RSA-SHA256 or GOST 34.10-2015 (512).
+
+    Prints the algorithm, the signer's subject and serial. Exit 0 valid (and trusted, with
+    --trust), 1 invalid or untrusted (the reason is printed), 2 unreadable. Without --trust the
+    signature is checked against the certificate in KeyInfo and the chain is not checked.
+    """
+    from .signatures import verify_file
+
+    when = at.replace(tzinfo=UTC) if at is not None else None
+    report = verify_file(file, trust, when)
+    for line in report.lines:
+        click.echo(line, err=report.status != 0 and line is report.lines[0])
+    sys.exit(report.status)

@@ -26,12 +26,16 @@ _PYTHON = (
 )
 # Copied verbatim from generator/runtime/ under the header: they do not vary by schema.
 _RUNTIME = (
+    "asn1.py",
     "calls.py",
+    "certificates.py",
     "envelope.py",
     "gateway.py",
+    "gost.py",
     "passwords.py",
     "serving.py",
     "wssecurity.py",
+    "xmldsig.py",
     "xmlsafe.py",
     "xmlvalues.py",
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real servers the tests use: PostgreSQL (Debian's packages), headless Chromium, and nginx for
-# the shipped reverse-proxy configuration (tests/test_proxy.py starts its own nginx).
+# the shipped reverse-proxy configuration (tests/test_proxy.py starts its own nginx); and OpenSSL's
+# GOST provider, which GOST signatures hash with (libengine-gost-openssl).
 # Installs and starts them when this machine can (root with apt-get); idempotent. Elsewhere it says
 # what is missing: the PostgreSQL and browser tests then skip locally, and fail under CI=true.
 set -euo pipefail
@@ -13,6 +14,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+ls /usr/lib/*/ossl-modules/gostprov.so >/dev/null 2>&1 || missing+=(libengine-gost-openssl)
 if [ ${#missing[@]} -gt 0 ]; then
     if can_install; then
         echo "installing ${missing[*]} ..."

@@ -540,7 +540,7 @@ def test_serve_threads_signing_into_the_app(tmp_path: Path) -> None:
     settings = settings_for(options, {})  # type: ignore[arg-type]
     assert settings.signature_mode == "required" and settings.trust == (ca,)
     made = signer_for(settings)
-    assert made is not None and made.certificate == signer.certificate
+    assert isinstance(made, RsaSigner) and made.certificate == signer.certificate
 
 
 # Mutations of the wsse:Security subtree ----------------------------------------------------------

@@ -2,30 +2,47 @@
 
 `Signer.sign(root)` adds a `wsse:Security` header holding one `ds:Signature` over the Body;
 `Verifier.verify(root)` checks one and names the signer, or raises `SignatureError` whose `reason`
-says why. `locate_signature` is the signature-wrapping defence every verifier should start from:
+says why. `locate_signature` is the signature-wrapping defence every verifier starts from:
 one Envelope, Header and Body, IDs unique, exactly one Signature in the one Security header, and a
-single Reference that resolves to the very Body found by position. `RsaSigner` / `RsaVerifier`
-implement the interface on signxml; a GOST provider implements the two Protocols instead.
+single Reference that resolves to the very Body found by position.
+
+`SignatureVerifier` checks RSA-SHA256 and GOST 34.10-2015 (512) signatures, taking the algorithm
+from the signer's certificate (`RsaVerifier` and `GostVerifier` accept one kind only). `RsaSigner`
+signs with signxml, `GostSigner` with the national CA's algorithms (`gost`, `xmldsig`);
+`signer_from_files` picks one by the key.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import re
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 from lxml.etree import SubElement as _SE
 from lxml.etree import _Element
+
+from .certificates import Certificate, KeyKind, SigningKey, TrustStore, load_signing_key
+from .gost import streebog512
+from .xmldsig import (
+    C14N_EXCLUSIVE,
+    DS_NS,
+    Reason,
+    SignatureError,
+    algorithms_for,
+    build_signature,
+    canonical,
+    certificate_of,
+    check_digest,
+    check_signature_value,
+    check_trust,
+    check_unique_ids,
+    only,
+)
 
 if TYPE_CHECKING:  # the signing libraries are imported when signing is used, not before
     from cryptography import x509
@@ -36,10 +53,13 @@ __all__ = [
     "DS_NS",
     "WSSE_NS",
     "WSU_NS",
+    "GostSigner",
+    "GostVerifier",
     "Reason",
     "RsaSigner",
     "RsaVerifier",
     "SignatureError",
+    "SignatureVerifier",
     "SignedParts",
     "Signer",
     "TrustStore",
@@ -49,15 +69,13 @@ __all__ = [
     "ensure_body_id",
     "locate_signature",
     "security_header",
+    "signer_from_files",
     "token_reference",
+    "verify_message",
 ]
 
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-C14N_EXCLUSIVE = "http://www.w3.org/2001/10/xml-exc-c14n#"
-RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 BASE64_BINARY = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
@@ -72,29 +90,6 @@ _WSU_ID = "{" + WSU_NS + "}Id"
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 # Every attribute an XML-signature library may resolve a "#id" reference by (by local name).
 _ID_NAMES = frozenset({"Id", "ID", "id"})
-_ALL_IDS = etree.XPath(
-    "//@*[" + " or ".join(f"local-name()='{name}'" for name in sorted(_ID_NAMES)) + "]"
-)
-
-
-class Reason(StrEnum):
-    """Why a signature is refused; the value is the errorCode of the fault the server answers."""
-
-    MISSING = "SIGNATURE_MISSING"
-    WRAPPING = "SIGNATURE_WRAPPING"
-    DIGEST_MISMATCH = "SIGNATURE_DIGEST_MISMATCH"
-    INVALID = "SIGNATURE_INVALID"
-    UNTRUSTED = "CERTIFICATE_UNTRUSTED"
-    EXPIRED = "CERTIFICATE_EXPIRED"
-
-
-class SignatureError(Exception):
-    """A message whose signature is refused: `reason` is the kind, `message` says what failed."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(f"{reason.value}: {message}")
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +205,7 @@ def locate_signature(envelope: _Element) -> SignedParts:
         )
     if len(list(envelope.iter(str(body.tag)))) != 1:
         raise SignatureError(Reason.WRAPPING, "a second Body element is in the message")
-    _check_unique_ids(envelope)
+    check_unique_ids(envelope)
     signature = signatures[0]
     _check_reference(signature, body)
     return SignedParts(security, signature, body, _token_certificate(signature))
@@ -230,27 +225,11 @@ def _ids(element: _Element) -> Iterable[str]:
             yield str(value)
 
 
-def _check_unique_ids(envelope: _Element) -> None:
-    found = _ALL_IDS(envelope)
-    values = [str(value) for value in found] if isinstance(found, list) else []
-    if len(values) != len(set(values)):
-        counts = Counter(values)
-        repeated = next(value for value in values if counts[value] > 1)
-        raise SignatureError(Reason.WRAPPING, f"the ID {repeated[:80]!r} appears more than once")
-
-
-def _only(parent: _Element, local: str, ns: str = DS_NS) -> _Element:
-    found = parent.findall("{" + ns + "}" + local)
-    if len(found) != 1:
-        raise SignatureError(Reason.WRAPPING, f"expected one ds:{local}, found {len(found)}")
-    return found[0]
-
-
 def _check_reference(signature: _Element, body: _Element) -> None:
-    signed_info = _only(signature, "SignedInfo")
-    if _only(signed_info, "CanonicalizationMethod").get("Algorithm") != C14N_EXCLUSIVE:
+    signed_info = only(signature, "SignedInfo")
+    if only(signed_info, "CanonicalizationMethod").get("Algorithm") != C14N_EXCLUSIVE:
         raise SignatureError(Reason.WRAPPING, "SignedInfo must use exclusive C14N")
-    reference = _only(signed_info, "Reference")
+    reference = only(signed_info, "Reference")
     uri = reference.get("URI") or ""
     if not uri.startswith("#") or uri[1:] not in set(_ids(body)):
         raise SignatureError(
@@ -281,48 +260,6 @@ def _token_certificate(signature: _Element) -> bytes | None:
         return base64.b64decode("".join((identifiers[0].text or "").split()), validate=True)
     except ValueError:
         raise SignatureError(Reason.INVALID, "the KeyIdentifier is not base64") from None
-
-
-class TrustStore:
-    """Accepted certificates: each one itself, or any certificate it directly issued (a CA)."""
-
-    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
-        self.certificates = tuple(certificates)
-
-    @classmethod
-    def from_pem_files(cls, paths: Iterable[str | Path]) -> TrustStore:
-        """Every certificate in the PEM files."""
-        from cryptography import x509
-
-        found: list[x509.Certificate] = []
-        for path in paths:
-            found.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
-        return cls(found)
-
-    def check(self, certificate: x509.Certificate, at: datetime) -> None:
-        """Raise CERTIFICATE_UNTRUSTED or CERTIFICATE_EXPIRED unless `certificate` is accepted at `at`."""
-        if not any(self._vouches(anchor, certificate) for anchor in self.certificates):
-            raise SignatureError(
-                Reason.UNTRUSTED,
-                f"the certificate of {certificate.subject.rfc4514_string()} is not trusted",
-            )
-        if not certificate.not_valid_before_utc <= at <= certificate.not_valid_after_utc:
-            raise SignatureError(
-                Reason.EXPIRED,
-                f"the certificate is valid {certificate.not_valid_before_utc:%Y-%m-%d} to {certificate.not_valid_after_utc:%Y-%m-%d} only",
-            )
-
-    @staticmethod
-    def _vouches(anchor: x509.Certificate, certificate: x509.Certificate) -> bool:
-        from cryptography.exceptions import InvalidSignature
-
-        if anchor == certificate:
-            return True
-        try:
-            certificate.verify_directly_issued_by(anchor)
-        except (ValueError, TypeError, InvalidSignature):
-            return False
-        return True
 
 
 class RsaSigner:
@@ -366,120 +303,112 @@ class RsaSigner:
         security.append(signature)
 
 
-class RsaVerifier:
-    """Verifies RSA-SHA256 signatures by certificates the trust store accepts.
+class GostSigner:
+    """GOST 34.10-2015 (512) with Streebog-512 over the Body, exclusive C14N, the certificate in a
+    SecurityTokenReference: the layout of `RsaSigner` with the national CA's algorithms."""
+
+    def __init__(self, key: SigningKey) -> None:
+        if key.certificate.kind is not KeyKind.GOST_2015_512:
+            raise ValueError(f"GostSigner takes a GOST key, not {key.certificate.kind}")
+        streebog512(b"")  # GostUnavailableError now, not at the first message
+        self.key = key
+
+    @classmethod
+    def from_files(
+        cls, key: str | Path, certificate: str | Path | None = None, password: bytes | None = None
+    ) -> GostSigner:
+        """From a PKCS#12 file as НУЦ issues it (`certificate` None), or a PKCS#8 key and its certificate."""
+        return cls(load_signing_key(key, certificate, password))
+
+    def sign(self, envelope: _Element) -> None:
+        body_id = ensure_body_id(envelope)
+        security = security_header(envelope)
+        body = body_of(envelope)
+        method = etree.Element("{" + DS_NS + "}Transform", Algorithm=C14N_EXCLUSIVE)
+        signed = canonical(body, method)
+        signature, fill = build_signature(
+            self.key,
+            [(f"#{body_id}", [C14N_EXCLUSIVE], signed)],
+            token_reference(self.key.certificate.der),
+            C14N_EXCLUSIVE,
+        )
+        security.append(signature)
+        fill()
+
+
+def signer_from_files(
+    key: str | Path, certificate: str | Path | None = None, password: bytes | None = None
+) -> RsaSigner | GostSigner:
+    """The signer of a key file, by the key: RSA (PEM key and certificate, as before) or GOST
+    (a PKCS#12 file as НУЦ issues it, or a PKCS#8 key and its certificate)."""
+    loaded = load_signing_key(key, certificate, password)
+    if loaded.certificate.kind is KeyKind.GOST_2015_512:
+        return GostSigner(loaded)
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    assert isinstance(loaded.key, RSAPrivateKey)
+    return RsaSigner(loaded.key, loaded.certificate.parsed)
+
+
+class SignatureVerifier:
+    """Verifies RSA-SHA256 and GOST 34.10-2015 (512) signatures by certificates the trust store
+    accepts; the algorithm is the one of the certificate's key, never the message's choice.
 
     The check runs on the tree the server already parsed, never on a re-parsed copy: the Body and
     the SignedInfo are canonicalised (exclusive C14N, with the InclusiveNamespaces PrefixList
-    when one is given), the Body's SHA-256 compared with the DigestValue, and the SignatureValue
+    when one is given), the Body's digest compared with the DigestValue, and the SignatureValue
     verified over the SignedInfo with the certificate's key. Only the layout `locate_signature`
     admits reaches it; any other algorithm is refused by name.
     """
+
+    kinds: tuple[KeyKind, ...] = (KeyKind.RSA, KeyKind.GOST_2015_512)
 
     def __init__(self, trust: TrustStore) -> None:
         self.trust = trust
 
     def verify(self, envelope: _Element) -> VerifiedSigner:
-        from cryptography import x509
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding
-        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-
-        parts = locate_signature(envelope)
-        if parts.certificate is None:
-            raise SignatureError(
-                Reason.INVALID, "KeyInfo holds no wsse:SecurityTokenReference certificate"
-            )
-        try:
-            certificate = x509.load_der_x509_certificate(parts.certificate)
-        except ValueError:
-            raise SignatureError(
-                Reason.INVALID, "the KeyIdentifier is not an X.509 certificate"
-            ) from None
-        self.trust.check(certificate, datetime.now(UTC))
-        key = certificate.public_key()
-        if not isinstance(key, RSAPublicKey):
-            raise SignatureError(Reason.INVALID, "the certificate's key is not an RSA key")
-        signed_info = _only(parts.signature, "SignedInfo")
-        method = _only(signed_info, "SignatureMethod").get("Algorithm")
-        if method != RSA_SHA256:
-            raise SignatureError(
-                Reason.INVALID, f"the signature method {_quoted(method)} is not RSA-SHA256"
-            )
-        reference = _only(signed_info, "Reference")
-        digest_method = _only(reference, "DigestMethod").get("Algorithm")
-        if digest_method != SHA256:
-            raise SignatureError(
-                Reason.INVALID, f"the digest method {_quoted(digest_method)} is not SHA-256"
-            )
-        transforms = _only(reference, "Transforms")
-        expected = _base64(_only(reference, "DigestValue"), "DigestValue")
-        value = _base64(_only(parts.signature, "SignatureValue"), "SignatureValue")
-        body = _canonical(parts.body, _only(transforms, "Transform"))
-        if not hmac.compare_digest(hashlib.sha256(body).digest(), expected):
-            raise SignatureError(
-                Reason.DIGEST_MISMATCH, "the Body does not match its signed digest"
-            )
-        signed = _canonical(signed_info, _only(signed_info, "CanonicalizationMethod"))
-        try:
-            key.verify(value, signed, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
-            raise SignatureError(
-                Reason.INVALID, "the SignatureValue does not verify with the certificate's key"
-            ) from None
-        der = certificate.public_bytes(serialization.Encoding.DER)
-        return VerifiedSigner(certificate=der, subject=certificate.subject.rfc4514_string())
+        certificate = verify_message(envelope, self.trust, self.kinds)
+        return VerifiedSigner(certificate=certificate.der, subject=certificate.subject)
 
 
-_INCLUSIVE_NAMESPACES = "{" + C14N_EXCLUSIVE + "}InclusiveNamespaces"
-_NCNAME = re.compile(r"[^\W\d][\w.-]*")
-
-
-def _quoted(value: str | None) -> str:
-    """An attacker's algorithm name, shortened and on one line, for a fault text."""
-    if value is None:
-        return "(none)"
-    return repr(value[:80] + ("…" if len(value) > 80 else ""))
-
-
-def _base64(element: _Element, name: str) -> bytes:
-    if len(element):
-        raise SignatureError(Reason.INVALID, f"ds:{name} holds elements")
-    try:
-        decoded = base64.b64decode("".join((element.text or "").split()), validate=True)
-    except ValueError:
-        raise SignatureError(Reason.INVALID, f"ds:{name} is not base64") from None
-    if not decoded:
-        raise SignatureError(Reason.INVALID, f"ds:{name} is empty")
-    return decoded
-
-
-def _canonical(element: _Element, method: _Element) -> bytes:
-    """Exclusive C14N (no comments) of `element` as `method` (a Transform or
-    CanonicalizationMethod, already checked to name exclusive C14N) asks."""
-    children = [child for child in method if isinstance(child.tag, str)]
-    prefixes: list[str] = []
-    if children:
-        if len(children) != 1 or children[0].tag != _INCLUSIVE_NAMESPACES or len(children[0]):
-            raise SignatureError(
-                Reason.INVALID, "exclusive C14N takes one ec:InclusiveNamespaces only"
-            )
-        listed = children[0].get("PrefixList")
-        if listed is None:
-            raise SignatureError(Reason.INVALID, "ec:InclusiveNamespaces has no PrefixList")
-        prefixes = listed.split()
-    if any(prefix != "#default" and not _NCNAME.fullmatch(prefix) for prefix in prefixes):
+def verify_message(
+    envelope: _Element,
+    trust: TrustStore | None,
+    kinds: Iterable[KeyKind] = (KeyKind.RSA, KeyKind.GOST_2015_512),
+    at: datetime | None = None,
+) -> Certificate:
+    """The certificate whose key signed the WS-Security envelope, or a SignatureError. With
+    `trust` None the chain is not checked: only the signature against the certificate in KeyInfo."""
+    parts = locate_signature(envelope)
+    if parts.certificate is None:
         raise SignatureError(
-            Reason.INVALID, "ec:InclusiveNamespaces lists a prefix that is not an NCName"
+            Reason.INVALID, "KeyInfo holds no wsse:SecurityTokenReference certificate"
         )
-    try:
-        return etree.tostring(
-            element,
-            method="c14n",
-            exclusive=True,
-            with_comments=False,
-            inclusive_ns_prefixes=prefixes or None,
+    certificate = certificate_of(parts.certificate)
+    accepted = tuple(kinds)
+    if certificate.kind not in accepted:
+        names = " or ".join(kind.value for kind in accepted)
+        raise SignatureError(
+            Reason.INVALID, f"the certificate's key is {certificate.kind}, not {names}"
         )
-    except (ValueError, etree.Error):
-        raise SignatureError(Reason.INVALID, "the signed part cannot be canonicalised") from None
+    if trust is not None:
+        check_trust(trust, certificate, at or datetime.now(UTC))
+    signed_info = only(parts.signature, "SignedInfo")
+    algorithms = algorithms_for(signed_info, certificate)
+    reference = only(signed_info, "Reference")
+    transform = only(only(reference, "Transforms"), "Transform")
+    check_digest(reference, algorithms, canonical(parts.body, transform), "the Body")
+    check_signature_value(parts.signature, certificate)
+    return certificate
+
+
+class RsaVerifier(SignatureVerifier):
+    """`SignatureVerifier` for RSA certificates only."""
+
+    kinds = (KeyKind.RSA,)
+
+
+class GostVerifier(SignatureVerifier):
+    """`SignatureVerifier` for GOST 34.10-2015 (512) certificates only."""
+
+    kinds = (KeyKind.GOST_2015_512,)
