@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import click
 from . import __version__
 from .errors import GeneratorError, closest_known
 from .load import load
+from .model import Service
 from .render import GeneratedFile, render
 from .write import stale, write
 
@@ -328,10 +330,25 @@ def generate(
 
 @main.command()
 @_target_options
+@click.option(
+    "--against",
+    metavar="REV",
+    default=None,
+    help="Also fail (exit 1) when the XSD breaks the wire contract of this git revision.",
+)
 def check(
-    xsd_dir: Path, manifest: Path | None, out: Path, package: str | None, allow_shadowed_name: bool
+    xsd_dir: Path,
+    manifest: Path | None,
+    out: Path,
+    package: str | None,
+    allow_shadowed_name: bool,
+    against: str | None,
 ) -> None:
-    """Exit 0 if the generated package is up to date, 1 if stale (naming the files), 2 on error."""
+    """Exit 0 if the generated package is up to date, 1 if stale (naming the files), 2 on error.
+
+    With --against REV, also 1 when the schemas break senders or receivers of REV's contract
+    (`medexempt diff --git REV`).
+    """
     target = _target(xsd_dir, manifest, out, package, allow_shadowed_name)
     try:
         differ = stale(target.files(), target.out)
@@ -345,6 +362,9 @@ def check(
         click.echo(f"run `{_generate_command()}` to bring it up to date", err=True)
         sys.exit(EXIT_STALE)
     click.echo(f"{target.out} is up to date")
+    if against is not None:
+        status = _diff_revision(target.xsd_dir, target.manifest, against, as_json=False)
+        sys.exit(status)
 
 
 def _generate_command() -> str:
@@ -511,3 +531,180 @@ def verify_signature(file: Path, trust: tuple[Path, ...], at: datetime | None) -
     for line in report.lines:
         click.echo(line, err=report.status != 0 and line is report.lines[0])
     sys.exit(report.status)
+
+
+@main.command()
+@click.argument("old", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.argument("new", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--git",
+    "revision",
+    metavar="REV",
+    default=None,
+    help="Compare the XSD folder with its state at this git revision  [default: HEAD].",
+)
+@click.option(
+    "--xsd-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xsd"),
+    show_default=True,
+    help="The XSD folder, with --git.",
+)
+@click.option(
+    "--manifest",
+    default="services.toml",
+    show_default=True,
+    help="The manifest's file name in each folder.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+def diff(
+    old: Path | None,
+    new: Path | None,
+    revision: str | None,
+    xsd_dir: Path,
+    manifest: str,
+    as_json: bool,
+) -> None:
+    """What a new version of the schemas breaks: OLD and NEW XSD folders (each with its
+    manifest), or the XSD folder against a git revision (--git REV; with no arguments, the
+    working tree against HEAD).
+
+    Each change of a message's wire contract is named by its element path and file:line on both
+    sides and classified: breaking for senders (a message an old sender writes is refused by a
+    new receiver), breaking for receivers (the other way), or compatible. Exit 0 no breaking
+    change, 1 breaking changes, 2 error.
+    """  # fmt: skip
+    if (old is None) != (new is None) or (old is not None and revision is not None):
+        raise click.UsageError("give OLD and NEW folders, or --git REV (or neither: HEAD)")
+    if old is not None and new is not None:
+        sys.exit(_diff_folders(old, old / manifest, new, new / manifest, as_json))
+    sys.exit(_diff_revision(xsd_dir, xsd_dir / manifest, revision or "HEAD", as_json=as_json))
+
+
+def _diff_folders(
+    old: Path, old_manifest: Path, new: Path, new_manifest: Path, as_json: bool
+) -> int:
+    import json
+
+    from .contract import compare, read_contract, table
+
+    for manifest in (old_manifest, new_manifest):
+        if not manifest.is_file():
+            click.echo(f"error: {manifest}: no such manifest", err=True)
+            return EXIT_ERROR
+    try:
+        with read_contract(old, old_manifest) as before, read_contract(new, new_manifest) as after:
+            changes = compare(before, after)
+    except GeneratorError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        return EXIT_ERROR
+    if as_json:
+        click.echo(json.dumps([c.as_json() for c in changes], ensure_ascii=False, indent=2))
+    else:
+        click.echo(table(changes))
+    return 1 if any(change.breaks for change in changes) else 0
+
+
+def _diff_revision(xsd_dir: Path, manifest: Path, revision: str, *, as_json: bool) -> int:
+    import tempfile
+
+    from .contract import export_revision
+
+    with tempfile.TemporaryDirectory(prefix="medexempt-diff-") as scratch:
+        try:
+            old, old_manifest = export_revision(xsd_dir, manifest, revision, Path(scratch))
+        except ValueError as exc:
+            click.echo(f"error: {exc}", err=True)
+            return EXIT_ERROR
+        return _diff_folders(old, old_manifest, xsd_dir, manifest, as_json)
+
+
+@main.command()
+@click.argument("type_name", metavar="TYPE")
+@click.option(
+    "--service",
+    "service_id",
+    default=None,
+    help="The serviceId whose request or response TYPE is (needed when several share it).",
+)
+@click.option("--minimal", "mode", flag_value="minimal", help="Only what the schemas require.")
+@click.option(
+    "--maximal",
+    "mode",
+    flag_value="maximal",
+    default=True,
+    help="Every optional part too  [default].",
+)
+@click.option("--soap12", is_flag=True, help="A SOAP 1.2 envelope (default SOAP 1.1).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Another seed, other values.")
+@click.option(
+    "--xsd-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xsd"),
+    show_default=True,
+    help="Folder of the XSD files.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The services manifest  [default: XSD_DIR/services.toml].",
+)
+def example(
+    type_name: str,
+    service_id: str | None,
+    mode: str,
+    soap12: bool,
+    seed: int,
+    xsd_dir: Path,
+    manifest: Path | None,
+) -> None:
+    """Print a complete SOAP message for a service's request or response: TYPE is the request or
+    response type ({namespace}Name or Name), or `request` / `response` with --service. The
+    message is valid against the schemas (it is validated before it is printed), with realistic
+    values (a valid IIN, Almaty dates, xsi:type set), the same for the same --seed.
+    """  # fmt: skip
+    from .contract import read_contract
+    from .example import example_message
+
+    manifest_path = manifest or xsd_dir / "services.toml"
+    try:
+        with read_contract(xsd_dir, manifest_path) as contract:
+            service, role = _example_target(contract.project.services, type_name, service_id)
+            message = example_message(
+                contract, service, role, minimal=mode == "minimal", soap12=soap12, seed=seed
+            )
+    except GeneratorError as exc:
+        _fail(exc)
+    except Exception as exc:  # a bug of ours: an error (2) with what to report
+        _crash(exc)
+    click.echo(message.decode("utf-8"), nl=False)
+
+
+def _example_target(
+    services: Sequence[Service], type_name: str, service_id: str | None
+) -> tuple[str, str]:
+    candidates = [s for s in services if service_id in (None, s.id)]
+    if service_id is not None and not candidates:
+        known = ", ".join(s.id for s in services)
+        _stop(f"no service {service_id!r} in the manifest (known: {known})")
+    if type_name in ("request", "response"):
+        if service_id is None and len(candidates) != 1:
+            _stop(f"`{type_name}` of which service? give --service ID")
+        return candidates[0].id, type_name
+    found = [
+        (s.id, role)
+        for s in candidates
+        for role, qname in (("request", s.request_qname), ("response", s.response_qname))
+        if type_name in (qname, qname.rpartition("}")[2])
+    ]
+    if not found:
+        known = ", ".join(
+            sorted({q for s in candidates for q in (s.request_qname, s.response_qname)})
+        )
+        _stop(f"{type_name!r} is no service's request or response type (known: {known})")
+    if len({service for service, _ in found}) > 1:
+        shared = ", ".join(service for service, _ in found)
+        _stop(f"{type_name!r} belongs to several services ({shared}): give --service ID")
+    return found[0]
