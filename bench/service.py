@@ -56,10 +56,10 @@ from medexempt import generated as g
 from medexempt.exemptions import demo
 from medexempt.exemptions.app import Settings, Site, build_app
 from medexempt.exemptions.certificates.pdf import FontFile
-from medexempt.exemptions.certificates.render import FONT_BOLD, FONT_REGULAR, Layout, render
+from medexempt.exemptions.certificates.render import FONT_BOLD, FONT_REGULAR, render
 from medexempt.exemptions.certificates.tokens import verification_url
 from medexempt.exemptions.iin import check_digit
-from medexempt.exemptions.records import ZONE, Contraindication, Procedure, Record, Status
+from medexempt.exemptions.records import ZONE, Contraindication, Layout, Procedure, Record, Status
 from medexempt.exemptions.service import SearchService
 from medexempt.exemptions.storage import Registry, create_engine, display, upgrade
 from medexempt.exemptions.storage.dictionaries import STATELESS

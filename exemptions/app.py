@@ -97,12 +97,11 @@ def signers_for(settings: Settings) -> dict[str, list[bytes]] | None:
 def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
     """The service over the database at `settings.db_url` (one engine per process); `throttle`
     slows failed authentications (`serve` passes one shared by its workers)."""
-    from .certificates.render import Layout as PdfLayout
     from .certificates.render import prepare_fonts, render
     from .certificates.tokens import token_matches, verification_url
     from .logs import log_request
-    from .records import Record, today
-    from .service import Layout, SearchService
+    from .records import Layout, Record, today
+    from .service import SearchService
     from .storage.registry import Registry
     from .storage.replay import SeenMessages
     from .verify import VerificationPage
@@ -113,7 +112,7 @@ def build_app(settings: Settings, throttle: Throttle | None = None) -> Site:
 
     def render_certificate(record: Record, layout: Layout) -> bytes:
         url = verification_url(public, record.number, settings.secret)
-        return render(record, PdfLayout(layout.value), url)
+        return render(record, layout, url)
 
     service = SearchService(store=registry, render=render_certificate)
     soap = make_app(

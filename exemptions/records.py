@@ -1,4 +1,9 @@
-"""A medical exemption record and its status, as the service and its certificates see it."""
+"""The service's vocabulary: a medical exemption record and its status, the search criteria, the
+certificate layouts, and the one time zone everything is judged in.
+
+Storage returns `Record`s, the search takes `Criteria`, the certificates render a `Record` in a
+`Layout`; nothing else in exemptions/ spells these ideas another way.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-ZONE = ZoneInfo("Asia/Almaty")
+ZONE = ZoneInfo("Asia/Almaty")  # UTC+05:00 since 1 March 2024 (SPEC §7)
 
 
 class Contraindication(enum.Enum):
@@ -23,6 +28,29 @@ class Status(enum.Enum):
     UP_TO_DATE = "UP_TO_DATE"  # актуален
     NOT_UP_TO_DATE = "NOT_UP_TO_DATE"  # неактуален
     REVOKED = "REVOKED"  # отозван
+
+
+class Layout(enum.Enum):
+    """The two certificate layouts of SPEC §5."""
+
+    ELECTRONIC = "electronic"  # `certificate`: to view on screen
+    PRINTABLE = "printable"  # `printableCertificate`: black on white, room for stamp and signature
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """The criteria of a valid request, trimmed; a record must match all that are given."""
+
+    number: str | None = None
+    iin: str | None = None
+    passport_number: str | None = None
+    citizenship_code: str | None = None
+
+    def given(self) -> dict[str, str]:
+        """The criteria given, by field name, in the order above."""
+        values = (self.number, self.iin, self.passport_number, self.citizenship_code)
+        names = ("number", "iin", "passport_number", "citizenship_code")
+        return {name: value for name, value in zip(names, values, strict=True) if value is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +104,8 @@ class Record:
 def today() -> date:
     """Today in Asia/Almaty, the date statuses are judged by."""
     return datetime.now(ZONE).date()
+
+
+def midnight(day: date) -> datetime:
+    """The start of `day` in Asia/Almaty (an end date on the wire is that instant)."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZONE)

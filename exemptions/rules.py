@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from medexempt.generated import models
 
 from .iin import is_valid
+from .records import Criteria
 
 NO_CRITERIA = (
     "Не указан ни один параметр поиска: number, iin или пара passportNumber + citizenshipCode"
@@ -19,16 +20,6 @@ BAD_IIN = "Поле iin должно содержать 12 цифр ИИН с в
 
 def unknown_citizenship(code: str) -> str:
     return f"Поле citizenshipCode: кода «{code}» нет в справочнике гражданства"
-
-
-@dataclass(frozen=True, slots=True)
-class Criteria:
-    """The criteria of a valid request, trimmed; a record must match all that are given."""
-
-    number: str | None = None
-    iin: str | None = None
-    passport_number: str | None = None
-    citizenship_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

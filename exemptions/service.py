@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -15,34 +14,19 @@ from xsdata.models.datatype import XmlDateTime
 from medexempt.generated import models
 from medexempt.generated.server import RequestContext, Servicer
 
-from .records import Record, Status, today
-from .rules import Criteria, Invalid, read_criteria
+from .records import Criteria, Layout, Record, Status, midnight, today
+from .rules import Invalid, read_criteria
 
 FOUND = models.Status(code="SUCCESS", message="The request has been processed")
 NOT_FOUND = models.Status(
     code="NOT_FOUND", message="Медицинский отвод по заданным параметрам не найден"
 )
-_ALMATY_OFFSET = 5 * 60  # UTC+05:00 since 1 March 2024 (SPEC §7)
-
-
-class Layout(enum.Enum):
-    """The two certificate layouts of SPEC §5."""
-
-    ELECTRONIC = "electronic"
-    PRINTABLE = "printable"
 
 
 class Store(Protocol):
     """What the search needs from storage."""
 
-    def search(
-        self,
-        *,
-        number: str | None = None,
-        iin: str | None = None,
-        passport_number: str | None = None,
-        citizenship_code: str | None = None,
-    ) -> list[Record]: ...
+    def search(self, criteria: Criteria) -> list[Record]: ...
 
     def citizenship_exists(self, code: str) -> bool: ...
 
@@ -79,20 +63,12 @@ class SearchService(Servicer):
             return models.MedicalExemptionSearchResponse(
                 status=models.Status(code="INVALID_REQUEST", message=criteria.message)
             )
-        records = self._find(criteria)
+        records = self.store.search(criteria)
         if not records:
             return models.MedicalExemptionSearchResponse(status=NOT_FOUND)
         day = self.clock()
         found = [self._found(record, record.status(day)) for record in records]
         return models.MedicalExemptionSearchResponse(status=FOUND, medical_exemption_list=found)
-
-    def _find(self, criteria: Criteria) -> list[Record]:
-        return self.store.search(
-            number=criteria.number,
-            iin=criteria.iin,
-            passport_number=criteria.passport_number,
-            citizenship_code=criteria.citizenship_code,
-        )
 
     def _found(self, record: Record, status: Status) -> models.FoundMedicalExemption:
         up_to_date = status is Status.UP_TO_DATE
@@ -140,4 +116,4 @@ class SearchService(Servicer):
 
 def _midnight(day: date) -> XmlDateTime:
     """An end date as xs:dateTime: the start of that day in Asia/Almaty, with its offset."""
-    return XmlDateTime(day.year, day.month, day.day, 0, 0, 0, 0, _ALMATY_OFFSET)
+    return XmlDateTime.from_datetime(midnight(day))

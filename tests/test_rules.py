@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from medexempt.exemptions import rules
-from medexempt.exemptions.rules import Criteria, Invalid, read_criteria
+from medexempt.exemptions.records import Criteria
+from medexempt.exemptions.rules import Invalid, read_criteria
 from medexempt.generated.models import MedicalExemptionSearchRequest as Request
 
 

@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from medexempt.exemptions.records import Contraindication, Procedure, Record
-from medexempt.exemptions.rules import Criteria
-from medexempt.exemptions.service import Layout, SearchService
+from medexempt.exemptions.records import Contraindication, Criteria, Layout, Procedure, Record
+from medexempt.exemptions.service import SearchService
 from medexempt.generated import models
 from medexempt.generated.envelope import SoapVersion
 from medexempt.generated.server import RequestContext
@@ -47,8 +46,7 @@ class MemoryStore:
     def __init__(self, records: list[Record]) -> None:
         self.records = records
 
-    def search(self, **criteria: str | None) -> list[Record]:
-        wanted = Criteria(**criteria)
+    def search(self, wanted: Criteria) -> list[Record]:
         found = [
             r
             for r in self.records

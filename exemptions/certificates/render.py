@@ -13,7 +13,6 @@ the same bytes: the creation date is the issue date, and the file ID is a hash o
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from typing import Any
 
 import zxingcpp
 
-from ..records import ZONE, Contraindication, Record
+from ..records import ZONE, Contraindication, Layout, Record
 from .pdf import CELL_MARGIN, Canvas, Font, FontFile, Stencil, baseline, wrap
 
 FONT_DIR = Path(str(files("fontpkg_pt_sans").joinpath("files")))
@@ -49,13 +48,6 @@ _MUTED = (96, 104, 112)
 _BRAND = (17, 82, 122)  # the electronic form's header band
 _BRAND_LIGHT = (232, 240, 246)
 _RULE = (200, 208, 215)
-
-
-class Layout(enum.Enum):
-    """The two certificate layouts of SPEC §5."""
-
-    ELECTRONIC = "electronic"  # `certificate`: to view on screen
-    PRINTABLE = "printable"  # `printableCertificate`: black on white, room for stamp and signature
 
 
 def render(record: Record, layout: Layout, verify_url: str) -> bytes:

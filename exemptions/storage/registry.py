@@ -20,7 +20,7 @@ from sqlalchemy import Row, Select, bindparam, exists, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from medexempt.exemptions.records import ZONE, Contraindication, Procedure, Record
+from medexempt.exemptions.records import ZONE, Contraindication, Criteria, Procedure, Record
 
 from .database import in_transaction
 from .models import CitizenshipRow, ExemptionRow, ProcedureRow
@@ -134,16 +134,9 @@ class Registry:
         rows = self._read(_search_statement(("number",)), {"number": number})
         return to_record(rows[0]) if rows else None
 
-    def search(
-        self,
-        number: str | None = None,
-        iin: str | None = None,
-        passport_number: str | None = None,
-        citizenship_code: str | None = None,
-    ) -> list[Record]:
-        """Records matching every criterion given (None = not given), newest issue date first."""
-        values = (number, iin, passport_number, citizenship_code)
-        parameters = {k: v for k, v in zip(_CRITERIA, values, strict=True) if v is not None}
+    def search(self, criteria: Criteria) -> list[Record]:
+        """Records matching every criterion given, newest issue date first, in one statement."""
+        parameters = criteria.given()
         if not parameters:
             raise ValueError("search needs at least one criterion")
         rows = self._read(_search_statement(tuple(parameters)), parameters)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from medexempt.exemptions.records import Criteria
 from medexempt.exemptions.storage import Registry
 from medexempt.exemptions.storage.importer import import_file
 
@@ -27,4 +28,4 @@ def test_a_hundred_thousand_rows(engine: Engine, tmp_path: Path) -> None:
     print(f"\n{backend}: {ROWS} rows in {summary.seconds:.2f} s = {summary.rate:,.0f} rows/s")
     assert summary.inserted == ROWS
     assert summary.seconds < 120
-    assert [r.number for r in Registry(engine).search(number="012345")] == ["012345"]
+    assert [r.number for r in Registry(engine).search(Criteria(number="012345"))] == ["012345"]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from medexempt.exemptions.dbcli import db
+from medexempt.exemptions.records import Criteria
 from medexempt.exemptions.storage import Registry, create_engine
 from medexempt.exemptions.storage.importer import ImportRejectedError, import_file
 from medexempt.exemptions.storage.models import ExemptionRow
@@ -46,7 +47,7 @@ def test_a_valid_file_imports(engine: Engine, tmp_path: Path, writer: object) ->
     summary = import_file(engine, path)
     assert (summary.inserted, summary.updated) == (5, 0)
     registry = Registry(engine)
-    by_passport = registry.search(passport_number="N12345678", citizenship_code="643")
+    by_passport = registry.search(Criteria(passport_number="N12345678", citizenship_code="643"))
     assert [r.number for r in by_passport] == ["00002"]
     permanent = registry.by_number("00003")
     assert permanent is not None and permanent.end_date is None and permanent.middle_name is None

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from medexempt.exemptions.records import Criteria
 from medexempt.exemptions.storage import Registry, create_engine, upgrade
 from medexempt.exemptions.storage.importer import import_file
 from medexempt.exemptions.storage.replay import SeenMessages
@@ -76,9 +77,9 @@ def registry(url: str) -> Iterator[Registry]:
 def test_a_search_after_the_server_dropped_its_connection_succeeds(
     registry: Registry, url: str
 ) -> None:
-    assert [r.number for r in registry.search(number="00001")] == ["00001"]
+    assert [r.number for r in registry.search(Criteria(number="00001"))] == ["00001"]
     assert drop_connections_of(url, "medexempt-reconnect-test") >= 1
-    assert [r.number for r in registry.search(number="00001")] == ["00001"]
+    assert [r.number for r in registry.search(Criteria(number="00001"))] == ["00001"]
     assert registry.citizenship_exists("398")
 
 

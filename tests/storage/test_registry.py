@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from medexempt.exemptions.records import Contraindication, Record, Status
+from medexempt.exemptions.records import Contraindication, Criteria, Record, Status
 from medexempt.exemptions.storage import AlreadyRevokedError, Registry, UnknownNumberError
 from medexempt.exemptions.storage.importer import import_file
 
@@ -56,24 +56,24 @@ def test_by_number_maps_every_field(registry: Registry) -> None:
 
 @pytest.mark.usefixtures("people")
 def test_search_by_iin_is_newest_first_then_by_number(registry: Registry) -> None:
-    found = [r.number for r in registry.search(iin=IIN_A)]
+    found = [r.number for r in registry.search(Criteria(iin=IIN_A))]
     assert found == ["00001", "00002", "01085"]
 
 
 @pytest.mark.usefixtures("people")
 def test_search_by_passport_needs_the_citizenship_to_match(registry: Registry) -> None:
-    by_passport = registry.search(passport_number="N12345678", citizenship_code="643")
+    by_passport = registry.search(Criteria(passport_number="N12345678", citizenship_code="643"))
     assert [r.number for r in by_passport] == ["P-1"]
-    assert registry.search(passport_number="N12345678", citizenship_code="398") == []
+    assert registry.search(Criteria(passport_number="N12345678", citizenship_code="398")) == []
 
 
 @pytest.mark.usefixtures("people")
 def test_search_is_the_and_of_its_criteria(registry: Registry) -> None:
-    assert [r.number for r in registry.search(number="00003", iin=IIN_B)] == ["00003"]
-    assert registry.search(number="00003", iin=IIN_A) == []
-    assert [r.number for r in registry.search(number="00002")] == ["00002"]
+    assert [r.number for r in registry.search(Criteria(number="00003", iin=IIN_B))] == ["00003"]
+    assert registry.search(Criteria(number="00003", iin=IIN_A)) == []
+    assert [r.number for r in registry.search(Criteria(number="00002"))] == ["00002"]
     with pytest.raises(ValueError, match="criterion"):
-        registry.search()
+        registry.search(Criteria())
 
 
 def test_dictionary_lookups(registry: Registry) -> None:
