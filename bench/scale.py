@@ -47,6 +47,7 @@ from medexempt.exemptions.storage.importer import import_file
 from medexempt.exemptions.storage.registry import _CRITERIA, _search_statement
 from medexempt.generated import models
 from medexempt.generated.passwords import hash_password
+from tests.harness import WsgiAnswer
 
 DESCRIPTION = "The reference service at 10³-10⁶ records: import, size, searches, plans, memory."
 KINDS = (
@@ -135,7 +136,7 @@ def worker(url: str, plan: Path) -> None:
     )
     site = build_app(settings)
     warm = sb.post(site, sb.criteria_request({"number": "Z-warm-up"}))  # the scrypt check, once
-    sb._require(warm.status.startswith("200"), f"warm-up: HTTP {warm.status}")
+    sb._require(warm.status == 200, f"warm-up: HTTP {warm.status}")
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         command, *bounds = line.split()
@@ -153,9 +154,9 @@ def worker(url: str, plan: Path) -> None:
         print(json.dumps({"seconds": seconds}), flush=True)
 
 
-def _check(answer: sb.Answer, item: dict[str, Any]) -> None:
+def _check(answer: WsgiAnswer, item: dict[str, Any]) -> None:
     where = f"{item['kind']} {item['criteria']}"
-    sb._require(answer.status.startswith("200"), f"{where}: HTTP {answer.status}")
+    sb._require(answer.status == 200, f"{where}: HTTP {answer.status}")
     body = g.read_response(answer.body).body
     sb._require(isinstance(body, models.SendMessageResponse), f"{where}: a fault")
     assert isinstance(body, models.SendMessageResponse)

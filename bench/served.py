@@ -35,7 +35,6 @@ import base64
 import datetime as dt
 import gc
 import importlib.metadata
-import io
 import os
 import platform
 import re
@@ -67,6 +66,7 @@ from medexempt.exemptions.storage.importer import import_file
 from medexempt.generated import models
 from medexempt.generated.passwords import hash_password
 from medexempt.generated.server import RequestContext, ServerConfig, Servicer, make_app
+from tests.harness import WsgiAnswer, wsgi_call
 
 ROOT = sb.ROOT
 REQUEST_FILE = sb.REQUEST_FILE
@@ -184,34 +184,14 @@ class FixedSearch(Servicer):
         return self.found if request.number == NUMBER else self.missing
 
 
-def spyne_post(app: WsgiApp, body: bytes) -> sb.Answer:
+def spyne_post(app: WsgiApp, body: bytes) -> WsgiAnswer:
     """A POST of `body` to spyne's WSGI app, the environ as `bench.service.post` builds it."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "text/xml; charset=utf-8",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_SOAPACTION": '""',
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-    }
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
-        started.append((status, headers))
-
-    content = b"".join(app(environ, start_response))
-    [(status, headers)] = started
-    return sb.Answer(status, {k.lower(): v for k, v in headers}, content)
+    return wsgi_call(app, body, path="/", extra={"HTTP_SOAPACTION": '""'})
 
 
-def check_spyne(answer: sb.Answer, certificates: tuple[bytes, bytes]) -> None:
+def check_spyne(answer: WsgiAnswer, certificates: tuple[bytes, bytes]) -> None:
     """spyne's answer parses, is a SUCCESS for 01085 and carries both certificates."""
-    _require(answer.status.startswith("200"), f"spyne: HTTP {answer.status}")
+    _require(answer.status == 200, f"spyne: HTTP {answer.status}")
     root = etree.fromstring(answer.body)
     ns = {"t": spyne_peer.TYPES_NS}
     numbers = root.xpath("//t:medicalExemptionList/*/t:number/text()", namespaces=ns)
@@ -234,7 +214,7 @@ def part_inprocess(
         ServerConfig(senders={SENDER: hash_password(PASSWORD)}, max_message_age=None),
     )
     spyne_app, _ = spyne_peer.make_app(*certificates, {SENDER: PASSWORD})
-    runs: dict[str, Callable[[], sb.Answer]] = {
+    runs: dict[str, Callable[[], WsgiAnswer]] = {
         "ours: generated server, fixed Servicer": partial(sb.post, cast(Any, skeleton), request),
         "ours: whole reference site, SQLite": partial(sb.post, site, request),
         "spyne 2.14, Soap11, fixed answer": partial(spyne_post, spyne_app, request),
@@ -390,7 +370,7 @@ def http_post(url: str, body: bytes) -> tuple[int, bytes]:
 
 
 def check_found(body: bytes, certificates: tuple[bytes, bytes] | None, where: str) -> None:
-    answer = sb.Answer("200 OK", {"content-length": str(len(body))}, body)
+    answer = WsgiAnswer(200, {"content-length": str(len(body))}, body)
     got = sb.certificates_of(answer, where, NUMBER)
     _require(certificates is None or got == certificates, f"{where}: certificates differ")
 
@@ -847,7 +827,7 @@ def run(args: argparse.Namespace) -> str:
                 status, body = http_post(servers[name].url, request)  # from the worker's memory
                 _require(status == 200, f"{name} repeated: HTTP {status}")
                 served_certificates[name] = sb.certificates_of(
-                    sb.Answer("200 OK", {"content-length": str(len(body))}, body), name, NUMBER
+                    WsgiAnswer(200, {"content-length": str(len(body))}, body), name, NUMBER
                 )
                 captured = captured or body
             floor_file = folder / "floor-answer.xml"
@@ -860,7 +840,7 @@ def run(args: argparse.Namespace) -> str:
             )
             peers[SPYNE] = (
                 start_peer(SPYNE, "bench.served:spyne_app", fixed, folder),
-                lambda content, where: check_spyne(sb.Answer("200 OK", {}, content), fixed),
+                lambda content, where: check_spyne(WsgiAnswer(200, {}, content), fixed),
             )
             text, http = part_http(
                 servers, floor, peers, bodies, served_certificates, captured, args, folder

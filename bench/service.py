@@ -31,7 +31,6 @@ import csv
 import datetime as dt
 import gc
 import importlib.metadata
-import io
 import json
 import os
 import platform
@@ -45,7 +44,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -69,6 +67,7 @@ from medexempt.exemptions.storage.models import ExemptionRow
 from medexempt.generated import models
 from medexempt.generated.passwords import hash_password
 from medexempt.generated.services import MEDICAL_EXEMPTION_SEARCH
+from tests.harness import WsgiAnswer, wsgi_call
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUEST_FILE = ROOT / "tests" / "cases" / "original-request" / "message.xml"
@@ -184,40 +183,14 @@ def open_database(name: str, url: str, senders: dict[str, str], records: Path | 
 # --- the WSGI call ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: str
-    headers: dict[str, str]
-    body: bytes
+def post(site: Site, body: bytes) -> WsgiAnswer:
+    """A POST of `body` to the SOAP endpoint, as a WSGI server makes it."""
+    return wsgi_call(site, body, path=SOAP_PATH)
 
 
-def post(site: Site, body: bytes) -> Answer:
-    """A POST of `body` to the SOAP endpoint with the environ keys a WSGI server provides."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": SOAP_PATH,
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "text/xml; charset=utf-8",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-    }
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
-        started.append((status, headers))
-
-    content = b"".join(site(environ, start_response))
-    [(status, headers)] = started
-    return Answer(status, {k.lower(): v for k, v in headers}, content)
-
-
-def certificates_of(answer: Answer, where: str, number: str) -> tuple[bytes, bytes]:
+def certificates_of(answer: WsgiAnswer, where: str, number: str) -> tuple[bytes, bytes]:
     """The answer's two certificates, after checking it is a SUCCESS with exactly those."""
-    _require(answer.status.startswith("200"), f"{where}: HTTP {answer.status}")
+    _require(answer.status == 200, f"{where}: HTTP {answer.status}")
     _require(
         int(answer.headers.get("content-length", "-1")) == len(answer.body),
         f"{where}: Content-Length differs from the body",
@@ -433,7 +406,7 @@ def part_search(
                 started = time.perf_counter()
                 post(db.site, repeat_request)
                 again_s.append(time.perf_counter() - started)
-            _require(answer.status.startswith("200"), f"{db.name}: HTTP {answer.status}")
+            _require(answer.status == 200, f"{db.name}: HTTP {answer.status}")
         growth = database_bytes(db.engine, db.name) - size_before
         cached = db.cached_bytes()
         rows.append((db.name, first_s, again_s, growth, cached))

@@ -39,7 +39,7 @@ from bench.stats import Samples
 from medexempt.generated import gost
 from medexempt.generated.certificates import TrustStore
 from medexempt.generated.wssecurity import GostSigner, RsaSigner, SignatureVerifier
-from tests import test_signing as rsa_tests
+from tests.generated import test_signing as rsa_tests
 from tests.gost_pki import gost_pki
 
 ROOT = Path(__file__).resolve().parent.parent

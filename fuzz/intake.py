@@ -1,7 +1,7 @@
 """An atheris harness over the whole intake: bytes in, a WSGI response out.
 
-The same property as tests/test_fuzz_intake.py, for runs of hours with coverage guidance: the
-first bytes of the input choose the Content-Type and the framing, the rest is the body; the app
+The same property as tests/service/test_fuzz_intake.py, for runs of hours with coverage guidance:
+the first bytes of the input choose the Content-Type and the framing, the rest is the body; the app
 (`make_app` on the end-to-end tests' small service) must not raise, must answer with a known
 status, and a SOAP answer must be a well-formed Envelope with the status its version and fault
 code call for. See fuzz/README.md for how to install atheris and run it.
@@ -12,10 +12,8 @@ imports atheris only when it runs.
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -32,6 +30,7 @@ from medexempt.generated.server import (  # noqa: E402
     SyncChannelApp,
     make_app,
 )
+from tests.harness import wsgi_call  # noqa: E402
 
 CASES = ROOT / "tests" / "cases"
 MAX_BODY = 64 * 1024
@@ -77,30 +76,13 @@ def call(data: bytes) -> tuple[int, dict[str, str], bytes, str, bool]:
     content_type = CONTENT_TYPES[selector % len(CONTENT_TYPES)]
     chunked = bool(selector & 0x80)
     body = data[1:]
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/sync",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": content_type,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-    }
-    if chunked:
-        environ["wsgi.input_terminated"] = True
-    else:
-        environ["CONTENT_LENGTH"] = str(len(body))
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        started.append((status, headers))
-
-    content = b"".join(APP(environ, start_response))
-    [(status, headers)] = started
-    header_map = {name.lower(): value for name, value in headers}
+    answer = wsgi_call(
+        APP, body, content_type=content_type, content_length=None if chunked else "auto",
+        terminated=chunked,
+    )  # fmt: skip
+    status, header_map, content = answer.status, answer.headers, answer.body
     soap_request = content_type.split(";")[0] in SOAP_MEDIA
-    return int(status.split()[0]), header_map, content, content_type, soap_request
+    return status, header_map, content, content_type, soap_request
 
 
 def check_one(data: bytes) -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real servers the tests use: PostgreSQL (Debian's packages), headless Chromium, and nginx for
-# the shipped reverse-proxy configuration (tests/test_proxy.py starts its own nginx); and OpenSSL's
+# the shipped reverse-proxy configuration (tests/system/test_proxy.py starts its own nginx); and OpenSSL's
 # GOST provider, which GOST signatures hash with (libengine-gost-openssl).
 # Installs and starts them when this machine can (root with apt-get); idempotent. Elsewhere it says
 # what is missing: the PostgreSQL and browser tests then skip locally, and fail under CI=true.

@@ -73,3 +73,32 @@ def e2e_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+# --- Which tests are system tests (real servers, browsers, databases, installs, load) -----------
+
+_SYSTEM_FIXTURES = frozenset({"e2e_url", "browser", "gost_url", "two_servers", "postgres"})
+# Tests that run a whole tool or a registry-sized load, by name.
+_SYSTEM_TESTS = frozenset(
+    {
+        "test_generated_packages_pass_mypy_strict",
+        "test_generated_code_passes_mypy_strict",
+        "test_a_hundred_thousand_rows",
+    }
+)
+_SYSTEM_PARAMETERS = ("postgresql",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`system`: everything under tests/system/, and any test elsewhere that starts a server,
+    opens a browser, uses PostgreSQL, runs a whole tool (mypy) or a registry-sized load;
+    `pytest -m "not system"` leaves them out."""
+    system = pytest.mark.system
+    for item in items:
+        path = item.path.as_posix()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        parameters = getattr(getattr(item, "callspec", None), "params", {})
+        uses_postgres = any(value in _SYSTEM_PARAMETERS for value in parameters.values())
+        named = getattr(item, "originalname", item.name) in _SYSTEM_TESTS
+        if "/tests/system/" in path or fixtures & _SYSTEM_FIXTURES or uses_postgres or named:
+            item.add_marker(system)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import io
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -56,17 +55,6 @@ def validate_message(data: bytes) -> list[str]:
     if not checked:
         errors.append("no gateway element found to validate")
     return errors
-
-
-def soap_environ(body: bytes) -> dict[str, Any]:
-    """The WSGI environ of a SOAP 1.1 POST of `body` to /sync, for calling an app in process."""
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/sync",
-        "CONTENT_TYPE": "text/xml",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-    }
 
 
 def canonical(data: bytes) -> str:

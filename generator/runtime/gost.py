@@ -10,7 +10,7 @@ Streebog comes from OpenSSL's GOST provider (Debian and Ubuntu: `libengine-gost-
 `openssl-gost-engine`), loaded into a library context of its own so nothing else in the process is
 affected; without it `GostUnavailableError` says what to install. The curve arithmetic is Python's
 integers in Jacobian coordinates, with a table of the base point's multiples made once per process.
-It is not constant-time: a signer's timing depends on its nonce (see docs/signing.md).
+It is not constant-time: a signer's timing depends on its nonce (see docs/how-to/sign-messages.md).
 """
 
 from __future__ import annotations

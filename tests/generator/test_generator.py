@@ -513,3 +513,28 @@ def test_an_out_on_the_command_line_equal_to_the_tables_keeps_its_package() -> N
     """Here [tool.medexempt] says out = generated, package = medexempt.generated."""
     done = run("check", "--out", "./generated")
     assert done.returncode == 0, done.stderr
+
+
+def test_generate_loads_nothing_of_the_service(tmp_path: Path) -> None:
+    """No arrow backwards: `medexempt generate` runs without importing the reference service or
+    its stack (SQLAlchemy, gunicorn, fontTools); the service's commands load only when they run."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from medexempt.generator.cli import main\n"
+        f"result = CliRunner().invoke(main, ['generate', '--xsd-dir', {str(XSD)!r}, "
+        f"'--out', {str(tmp_path / 'pkg')!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'gunicorn', 'fontTools', 'alembic', 'psycopg') "
+        "or m.startswith('medexempt.exemptions'))\n"
+        "print(loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -18,7 +18,7 @@ from medexempt.exemptions.storage import create_engine, upgrade
 from medexempt.generated import Envelope, models, read_response, write_envelope
 from medexempt.generated.gateway import request_message
 from medexempt.generated.passwords import hash_password
-from tests.support import soap_environ
+from tests.harness import wsgi_call
 
 PASSWORD = "pa55-W0rd-never-logged"
 
@@ -67,7 +67,7 @@ def post(app: Any, payload: models.MedicalExemptionSearchRequest, password: str 
         "EHEALTH_MEDICAL_EXEMPTION_SEARCH", payload, sender_id="mis", password=password
     )
     body = write_envelope(Envelope(body=message))
-    return read_response(b"".join(app(soap_environ(body), lambda status, headers: None))).body
+    return read_response(wsgi_call(app, body, content_type="text/xml").body).body
 
 
 def test_a_search_by_iin_and_by_passport_logs_no_personal_data(
@@ -299,7 +299,7 @@ def test_sender_values_reach_the_request_log_bounded_and_escaped() -> None:
     body = write_envelope(Envelope(body=message)).replace(
         b"<soap:Body", b"<soap:Header>" + header.encode() + b"</soap:Header><soap:Body", 1
     )
-    b"".join(app(soap_environ(body), lambda status, headers: None))
+    wsgi_call(app, body, content_type="text/xml")
     (record,) = seen
     assert record.outcome == "MUST_UNDERSTAND"
     assert record.message_id is not None and record.sender_id is not None

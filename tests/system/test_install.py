@@ -28,7 +28,7 @@ import pytest
 from medexempt.generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
 from tests.conftest import free_port, wait_until_serving
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "fonttools", "zxing-cpp", "tqdm")
 
 

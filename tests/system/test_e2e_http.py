@@ -18,7 +18,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 import pytest
@@ -52,6 +52,7 @@ from medexempt.generated.server import (
 )
 from medexempt.generated.services import MEDICAL_EXEMPTION_SEARCH
 from tests.e2e.service import CERTIFICATE, PASSWORD, PROCEDURE, SENDER_ID
+from tests.harness import wsgi_call
 from tests.support import CASES, validate_message
 
 T = TypeVar("T")
@@ -1075,63 +1076,6 @@ def test_invalid_envelope_is_a_fault_in_its_version_whatever_the_content_type(
 
 
 # --- the WSGI app in process, without a socket --------------------------------------------------
-
-
-@dataclass
-class WsgiAnswer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def fault(self) -> SoapFault:
-        fault = read_response(self.body).body
-        assert isinstance(fault, SoapFault)
-        return fault
-
-    def payload(self) -> models.MedicalExemptionSearchResponse:
-        assert self.status == 200, self.body
-        answer = read_response(self.body).body
-        assert isinstance(answer, models.SendMessageResponse)
-        return search_payload(answer)
-
-
-def wsgi_call(
-    app: Callable[[dict[str, Any], Callable[[str, list[tuple[str, str]]], Any]], Any],
-    body: bytes,
-    *,
-    content_type: str = "text/xml; charset=utf-8",
-    method: str = "POST",
-    path: str = "/sync",
-    content_length: str | None = "auto",
-    extra: dict[str, Any] | None = None,
-) -> WsgiAnswer:
-    """A minimal WSGI call: the environ keys the app reads, and a start_response that records."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": content_type,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        **(extra or {}),
-    }
-    if content_length == "auto":
-        environ["CONTENT_LENGTH"] = str(len(body))
-    elif content_length is not None:
-        environ["CONTENT_LENGTH"] = content_length
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        started.append((status, headers))
-
-    chunks_out = app(environ, start_response)
-    content = b"".join(chunks_out)
-    [(status, headers)] = started
-    header_map = {name.lower(): value for name, value in headers}
-    assert int(header_map["content-length"]) == len(content)
-    return WsgiAnswer(int(status.split()[0]), header_map, content)
 
 
 class Found(Servicer):

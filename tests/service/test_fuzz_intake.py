@@ -16,7 +16,6 @@ atheris harness in fuzz/ is for runs of hours.
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
 import re
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from medexempt.generated.envelope import FaultCode, SoapFault, SoapVersion, read
 from medexempt.generated.passwords import hash_password
 from medexempt.generated.server import ServerConfig, SyncChannelApp, make_app
 from tests.e2e.service import PASSWORD, SENDER_ID, SearchService
+from tests.harness import WsgiAnswer, wsgi_call
 from tests.support import CASES, ROOT, validate_message
 
 SEEDS = tuple(sorted(path.read_bytes() for path in CASES.glob("*/message.xml")))
@@ -198,43 +198,21 @@ FRAMINGS = st.one_of(
 )
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes
+def call(app: SyncChannelApp, body: bytes, content_type: str, framing: Framing) -> WsgiAnswer:
+    length: str | None = framing.length
+    if framing.length in ("none", "none-no-end"):
+        length = None
+    return wsgi_call(
+        app,
+        body,
+        content_type=content_type,
+        method=framing.method,
+        content_length=length,
+        terminated=framing.length == "none",
+    )
 
 
-def call(app: SyncChannelApp, body: bytes, content_type: str, framing: Framing) -> Answer:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": framing.method,
-        "PATH_INFO": "/sync",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": content_type,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-    }
-    if framing.length == "auto":
-        environ["CONTENT_LENGTH"] = str(len(body))
-    elif framing.length == "none":
-        environ["wsgi.input_terminated"] = True
-    elif framing.length != "none-no-end":
-        environ["CONTENT_LENGTH"] = framing.length
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
-        started.append((status, headers))
-
-    content = b"".join(app(environ, start_response))
-    [(status, headers)] = started
-    header_map = {name.lower(): value for name, value in headers}
-    assert int(header_map["content-length"]) == len(content)
-    return Answer(int(status.split()[0]), header_map, content)
-
-
-def check(answer: Answer, content_type: str, framing: Framing) -> None:
+def check(answer: WsgiAnswer, content_type: str, framing: Framing) -> None:
     """The property: a known status, and a SOAP answer that is what its status says."""
     assert answer.status in STATUSES, answer
     media = answer.headers["content-type"].split(";")[0].strip()

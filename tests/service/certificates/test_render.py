@@ -20,7 +20,7 @@ from pypdf.generic import DictionaryObject
 from medexempt.exemptions.certificates import Layout, render, verification_url
 from medexempt.exemptions.certificates.render import FONT_BOLD, FONT_REGULAR
 from medexempt.exemptions.records import Record
-from tests.certificates.samples import PERMANENT, PUBLIC_URL, RECORDS, SECRET, TEMPORARY
+from tests.samples import PERMANENT, PUBLIC_URL, RECORDS, SECRET, TEMPORARY
 from tests.support import ROOT
 
 KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
@@ -153,7 +153,7 @@ def test_kazakh_letters_come_back_from_the_text() -> None:
 _RENDER_IN_A_CHILD = """
 import hashlib, sys
 from medexempt.exemptions.certificates import Layout, render, verification_url
-from tests.certificates.samples import PUBLIC_URL, RECORDS, SECRET
+from tests.samples import PUBLIC_URL, RECORDS, SECRET
 for name, record in sorted(RECORDS.items()):
     for layout in Layout:
         pdf = render(record, layout, verification_url(PUBLIC_URL, record.number, SECRET))

@@ -83,6 +83,8 @@ def test_original_request_keeps_number_and_offset() -> None:
 
 
 def test_the_original_request_is_in_the_cases_verbatim() -> None:
-    original = (ROOT / "docs" / "medical-exemption-search.ru.txt").read_text(encoding="utf-8")
+    original = (ROOT / "docs" / "reference" / "medical-exemption-search.ru.txt").read_text(
+        encoding="utf-8"
+    )
     (case,) = [c for c in CASES if c.name == "original-request"]
     assert case.message.decode("utf-8").strip() in original

@@ -23,12 +23,23 @@ def test_every_schema_compiles(path: Path) -> None:
     etree.XMLSchema(etree.parse(str(path)))
 
 
-def test_the_whole_set_compiles_together() -> None:
-    assert schema_set() is not None
+def test_the_whole_set_validates_the_originals_sample_and_refuses_a_broken_copy() -> None:
+    """The set compiled together is the contract: it takes the original's request and refuses
+    the same request with an element the service XSD does not declare."""
+    sample = etree.parse(str(XSD.parent / "tests" / "cases" / "original-request" / "message.xml"))
+    send = next(sample.getroot().iter("{http://bip.bee.kz/SyncChannel/v10/Types}SendMessage"))
+    validator = schema_set()
+    assert validator.validate(etree.ElementTree(send)), validator.error_log
+    data = next(send.iter("data"))
+    etree.SubElement(data, "nomber").text = "01085"
+    assert not validator.validate(etree.ElementTree(send))
+    assert "nomber" in str(validator.error_log.last_error)
 
 
 def test_service_xsd_is_the_original_appendix_verbatim() -> None:
-    original = (XSD.parent / "docs" / "medical-exemption-search.ru.txt").read_text(encoding="utf-8")
+    original = (XSD.parent / "docs" / "reference" / "medical-exemption-search.ru.txt").read_text(
+        encoding="utf-8"
+    )
     ours = (XSD / "MedicalExemptionSearch.xsd").read_text(encoding="utf-8").rstrip("\n")
     assert ours in original
 

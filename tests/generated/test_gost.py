@@ -61,9 +61,9 @@ from medexempt.generated.xmldsig import (
     verify_document,
 )
 from medexempt.generator.cli import main
+from tests.gost_pki import CA_NAME, _int, _octets, _oid, _seq, certificate, gost_pki, name, pkcs12
 
 from . import test_signing as rsa_tests
-from .gost_pki import CA_NAME, _int, _octets, _oid, _seq, certificate, gost_pki, name, pkcs12
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -689,7 +689,7 @@ def test_verify_signature_exit_codes(tmp_path: Path) -> None:
 # --- Real documents signed by НУЦ РК's test CA -------------------------------------------------
 # Public test vectors of SDK wrappers, signed by Kalkan with keys of НУЦ's GOST test CA. They are
 # not copied into this repository (its data is its own): point MEDEXEMPT_KALKAN_VECTORS at a folder
-# holding them under these names (docs/signing.md says where each comes from).
+# holding them under these names (docs/how-to/sign-messages.md says where each comes from).
 
 REAL_VECTORS = {
     # ncanode-kz/NCANode @51b46959 src/test/resources/xades/xades-test-signed-b.xml (XAdES-B)

@@ -22,6 +22,8 @@ from tests.databases import postgres_url
 
 from .rows import row, write_jsonl
 
+pytestmark = pytest.mark.system  # every test here stops PostgreSQL's connections under it
+
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:

@@ -28,8 +28,8 @@ from medexempt.generated import models
 from medexempt.generated.envelope import FaultCode, SoapFault, SoapVersion, read_response
 from medexempt.generated.server import ServerConfig, make_app
 from tests.e2e.service import SearchService
+from tests.harness import WsgiAnswer, wsgi_call
 from tests.support import CASES
-from tests.test_e2e_http import WsgiAnswer, wsgi_call
 
 ORIGINAL = (CASES / "original-request" / "message.xml").read_bytes()
 ORIGINAL_ID = "92769bcb-a615-4fec-ba5a-81c284d49763"
@@ -52,7 +52,7 @@ LEAKS = [
     b'File "',
     b".py",
     b"site-packages",
-    str(Path(__file__).resolve().parent.parent).encode(),
+    str(Path(__file__).resolve().parents[2]).encode(),
 ]
 
 

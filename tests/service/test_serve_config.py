@@ -88,7 +88,7 @@ def test_signers_from_the_config_file_and_the_command_line(tmp_path: Path) -> No
     from cryptography.hazmat.primitives import serialization
 
     from medexempt.exemptions.app import signers_for
-    from tests.test_signing import pki
+    from tests.generated.test_signing import pki
 
     sender, service = pki().sender.certificate, pki().service.certificate
     for name, certificate in (("sender.pem", sender), ("service.pem", service)):

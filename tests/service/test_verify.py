@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from medexempt.exemptions.records import Contraindication
 from medexempt.exemptions.verify import VerificationPage, mask_name
-from tests.test_service import BASE, TODAY
+from tests.service.test_service import BASE, TODAY
 
 TEMPORARY = replace(
     BASE, number="02001", contraindication=Contraindication.TEMPORARY, end_date=date(2027, 5, 31)

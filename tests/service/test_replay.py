@@ -23,7 +23,7 @@ from medexempt.generated.passwords import hash_password
 from medexempt.generated.server import ServerConfig, Servicer, make_app
 from tests.conftest import free_port, wait_until_serving
 from tests.databases import postgres_url
-from tests.support import soap_environ
+from tests.harness import wsgi_call
 
 SECRET = "f" * 64
 
@@ -51,12 +51,10 @@ def message(sent: datetime | None = None, message_id: str | None = None) -> byte
 
 
 def post(app: Any, body: bytes) -> tuple[int, str | None]:
-    seen: dict[str, str] = {}
-    reply = app(soap_environ(body), lambda status, headers: seen.setdefault("status", status))
-    answer = b"".join(reply)
-    reply = read_response(answer).body
+    answer = wsgi_call(app, body, content_type="text/xml")
+    reply = read_response(answer.body).body
     code = getattr(getattr(reply, "detail", None), "error_code", None)
-    return int(seen["status"][:3]), code
+    return answer.status, code
 
 
 @pytest.fixture

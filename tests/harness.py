@@ -1,0 +1,109 @@
+"""The one harness of tests, bench and fuzz: calling a WSGI app in process, and serving one on
+loopback in a thread.
+
+`wsgi_call` builds the environ a WSGI server gives (every key the apps read), records what the
+app starts its answer with, and checks that Content-Length matches the body. `serve_in_thread`
+runs an app under wsgiref for tests that need a real HTTP connection without gunicorn.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from medexempt.generated import models
+from medexempt.generated.envelope import SoapFault, read_response
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class WsgiAnswer:
+    """What the app answered: the status code, the headers (lower-case names), the body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def fault(self) -> SoapFault:
+        """The answer as a SOAP Fault (it must be one)."""
+        fault = read_response(self.body).body
+        assert isinstance(fault, SoapFault), fault
+        return fault
+
+    def payload(self) -> models.MedicalExemptionSearchResponse:
+        """The search answer the reference service's reply carries (it must be one)."""
+        assert self.status == 200, self.body
+        answer = read_response(self.body).body
+        assert isinstance(answer, models.SendMessageResponse), answer
+        payload = answer.response.response_data.data
+        assert isinstance(payload, models.MedicalExemptionSearchResponse), payload
+        return payload
+
+
+def wsgi_call(
+    app: WsgiApp,
+    body: bytes,
+    *,
+    content_type: str = "text/xml; charset=utf-8",
+    method: str = "POST",
+    path: str = "/sync",
+    content_length: str | None = "auto",
+    terminated: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> WsgiAnswer:
+    """Call `app` with `body` as a WSGI server would. `content_length`: "auto" (the body's),
+    a value of your own, or None for none (then `terminated` says whether the server marks the
+    end of a chunked body, as gunicorn does with wsgi.input_terminated)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": content_type,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        **(extra or {}),
+    }
+    if content_length == "auto":
+        environ["CONTENT_LENGTH"] = str(len(body))
+    elif content_length is not None:
+        environ["CONTENT_LENGTH"] = content_length
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
+        started.append((status, headers))
+
+    content = b"".join(app(environ, start_response))
+    [(status, headers)] = started
+    header_map = {name.lower(): value for name, value in headers}
+    if "content-length" in header_map:
+        assert int(header_map["content-length"]) == len(content), header_map
+    return WsgiAnswer(int(status.split()[0]), header_map, content)
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_in_thread(app: WsgiApp, path: str = "/sync") -> Iterator[str]:
+    """`app` behind a real HTTP server on loopback, in a thread; yields the URL of `path`."""
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{path}"
+    finally:
+        server.shutdown()
+        server.server_close()
