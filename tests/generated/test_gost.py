@@ -8,10 +8,8 @@ import base64
 import copy
 import datetime as dt
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import gostcrypto
 import pytest
@@ -62,6 +60,7 @@ from medexempt.generated.xmldsig import (
 )
 from medexempt.generator.cli import main
 from tests.gost_pki import CA_NAME, _int, _octets, _oid, _seq, certificate, gost_pki, name, pkcs12
+from tests.harness import serve_in_thread
 
 from . import test_signing as rsa_tests
 
@@ -531,18 +530,9 @@ def _gost_app(**config: object) -> g.server.SyncChannelApp:
 
 @pytest.fixture(scope="module")
 def gost_url() -> Iterator[str]:
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = make_server("127.0.0.1", 0, _gost_app(), handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/sync"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """The app behind a real HTTP server on loopback, in a thread."""
+    with serve_in_thread(_gost_app()) as url:
+        yield url
 
 
 def test_gost_signed_round_trip_over_http_in_both_soap_versions(gost_url: str) -> None:

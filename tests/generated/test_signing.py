@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
@@ -43,6 +41,7 @@ from medexempt.generated.wssecurity import (
     SignatureError,
     TrustStore,
 )
+from tests.harness import serve_in_thread
 
 SERVICE = "EHEALTH_MEDICAL_EXEMPTION_SEARCH"
 URL = "http://service.test/sync"
@@ -183,20 +182,9 @@ def test_signed_round_trip_in_process() -> None:
 
 @pytest.fixture(scope="module")
 def http_url() -> Iterator[str]:
-    """The signing app behind a real HTTP server on loopback, in a thread."""
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = make_server("127.0.0.1", 0, app(), handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/sync"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """The app behind a real HTTP server on loopback, in a thread."""
+    with serve_in_thread(app()) as url:
+        yield url
 
 
 def test_signed_round_trip_over_http(http_url: str) -> None:

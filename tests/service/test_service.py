@@ -7,32 +7,22 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from medexempt.exemptions.records import Contraindication, Criteria, Layout, Procedure, Record
+from medexempt.exemptions.records import Contraindication, Criteria, Layout, Record
 from medexempt.exemptions.service import SearchService
 from medexempt.generated import models
 from medexempt.generated.envelope import SoapVersion
 from medexempt.generated.server import RequestContext
+from tests.samples import TEMPORARY
 
-COVID = Procedure(
-    "100",
-    "Иммунопрофилактика от коронавирусной инфекции",
-    "Коронавирустық инфекцияға қарсы иммунопрофилактика",
-)
-BASE = Record(
-    number="01085",
-    iin="900101300017",
-    passport_number=None,
-    citizenship_code=None,
+# The sample record, permanent, and issued in 2024 (test_verify and test_logs look for these names).
+BASE = replace(
+    TEMPORARY,
     last_name="Ахметова",
     first_name="Әлия",
     middle_name="Серікқызы",
-    birth_date=date(1990, 1, 1),
-    procedure=COVID,
     contraindication=Contraindication.PERMANENT,
     end_date=None,
     issue_date=date(2024, 3, 1),
-    organization="ГКП на ПХВ «Городская поликлиника №1»",
-    doctor="Иванов И. И.",
 )
 TODAY = date(2026, 11, 26)
 CONTEXT = RequestContext(
