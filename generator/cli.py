@@ -259,11 +259,16 @@ def main(ctx: click.Context) -> None:
 
     `generate` and `check` take their options from `[tool.medexempt]` of the nearest
     pyproject.toml (keys xsd-dir, manifest, out, package; paths relative to that file), and
-    the command line overrides them."""
-    if ctx.invoked_subcommand in ("generate", "check"):
+    the command line overrides them; `diff` and `example` take its xsd-dir (and manifest)."""
+    if ctx.invoked_subcommand in ("generate", "check", "diff", "example"):
         defaults = _project_settings(Path.cwd())
         if defaults:
-            ctx.default_map = {"generate": defaults, "check": defaults}
+            # diff and example read the same XSD folder (example its manifest too).
+            folder = {k: v for k, v in defaults.items() if k == "xsd_dir"}
+            contract = {k: v for k, v in defaults.items() if k in ("xsd_dir", "manifest")}
+            ctx.default_map = {
+                "generate": defaults, "check": defaults, "diff": folder, "example": contract,
+            }  # fmt: skip
 
 
 # [tool.medexempt] keys, and the option each one sets.

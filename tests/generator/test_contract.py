@@ -301,7 +301,15 @@ def test_diff_against_a_git_revision_and_check_against(
     monkeypatch.chdir(project)
     code, output = _diff()
     assert (code, output.strip()) == (0, "no change to the wire contract")
-    (project / "xsd" / "payload.xsd").write_text(rule.schema(rule.new), encoding="utf-8")
+    # [tool.medexempt]'s xsd-dir is where diff and example look, as generate does.
+    (project / "xsd").rename(project / "contract")
+    (project / "pyproject.toml").write_text('[tool.medexempt]\nxsd-dir = "contract"\n')
+    _git(project, "-c", "user.email=t@example.kz", "-c", "user.name=t", "add", "-A")
+    _git(project, "-c", "user.email=t@example.kz", "-c", "user.name=t", "commit", "-qm", "moved")
+    assert _diff() == (0, "no change to the wire contract\n")
+    shown = CliRunner().invoke(main, ["example", "request"])
+    assert shown.exit_code == 0 and "CONTRACT_TEST" in shown.output, shown.output
+    (project / "contract" / "payload.xsd").write_text(rule.schema(rule.new), encoding="utf-8")
     code, output = _diff("--git", "HEAD")
     assert code == 1 and "breaking for receivers" in output, output
     out = ["--out", "src/contract_pkg"]
