@@ -49,3 +49,140 @@ def test_the_spec_and_the_original_are_in_the_repository() -> None:
     spec = ROOT / "docs" / "reference" / "SPEC.md"
     assert "medical-exemption-search.ru.txt" in spec.read_text(encoding="utf-8")
     assert (spec.parent / "medical-exemption-search.ru.txt").is_file()
+
+
+# --- The figures the docs quote are the reports' (bench/results/, written by `make bench`) ---
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def _codec_ratios() -> dict[tuple[str, str], float]:
+    """The round-trip ratios to raw lxml of codecs.md, by message and contender."""
+    text = (RESULTS / "codecs.md").read_text(encoding="utf-8")
+    request, response = text.split("## (b)", 1)
+    found = {}
+    for message, part in (("request", request), ("response", response)):
+        for line in part.splitlines():
+            cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+            if len(cells) > 5 and cells[1] == "round trip":
+                contender = cells[0].split(":")[0]
+                found[message, contender] = float(cells[-1].replace(",", ""))
+    return found
+
+
+def test_the_codec_figures_are_the_reports() -> None:
+    ratios = _codec_ratios()
+    expected = {
+        message: [ratios[message, name] for name in ("ours", "xsdata generic", "zeep")]
+        for message in ("request", "response")
+    }
+    for page in ("docs/explanation/performance.md", "docs/explanation/codecs.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for message, label in (
+            ("request", "the original's request"),
+            ("response", "a response with"),
+        ):
+            row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
+            shown = [float(c.strip().rstrip("×")) for c in row.split("|")[-4:-1]]
+            assert shown == expected[message], (page, message, shown, expected[message])
+    faster = [ratios[m, other] / ratios[m, "ours"] for m in ("request", "response")
+              for other in ("xsdata generic", "zeep")]  # fmt: skip
+    claim = (
+        f"{int(min(faster))}–{int(max(faster)) + 1}× faster than xsdata's generic binding and zeep"
+    )
+    assert claim in (ROOT / "README.md").read_text(encoding="utf-8").replace("\n  ", " ")
+
+
+_SERVED_ROWS = {
+    "the reference service, found (a repeated search), SQLite": ("SQLite", "found"),
+    "the reference service, found (a repeated search), PostgreSQL": ("PostgreSQL", "found"),
+    "the reference service, first searches of 3,000 records, SQLite": ("SQLite", "first searches"),
+    "the reference service, first searches of 3,000 records, PostgreSQL": (
+        "PostgreSQL",
+        "first searches",
+    ),
+    "our generated server, fixed Servicer, no database": (
+        "generated server, fixed Servicer",
+        "found",
+    ),
+    "spyne 2.14, fixed answer, no database": ("spyne 2.14, fixed answer", "found"),
+    "the floor: fixed bytes": ("floor: fixed answer", "same bytes as found"),
+}
+
+
+def test_the_served_table_is_the_reports() -> None:
+    served = {}
+    for line in (RESULTS / "served.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 7 and cells[2] in ("1", "16", "64"):
+            served[cells[0], cells[1], cells[2]] = cells[3]
+    text = (ROOT / "docs" / "explanation" / "performance.md").read_text(encoding="utf-8")
+    for label, (server, search) in _SERVED_ROWS.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+        shown = [c.strip() for c in row.split("|")[2:5]]
+        assert shown == [served[server, search, c] for c in ("1", "16", "64")], label
+
+
+def _median(report: str, section: str, first: str) -> str:
+    """The median cell of the row `first` in the `## section` table of `report`."""
+    text = (RESULTS / report).read_text(encoding="utf-8").split(f"## {section}\n", 1)[1]
+    row = next(line for line in text.splitlines() if line.startswith(f"| {first} |"))
+    return row.split("|")[2].strip()
+
+
+def test_the_signing_figures_are_the_reports() -> None:
+    text = " ".join(
+        (ROOT / "docs" / "how-to" / "sign-messages.md").read_text(encoding="utf-8").split()
+    )
+    speed = text.split("## Speed", 1)[1]
+    figures = [
+        _median("signing.md", "verify", "GOST: ours (gmpy2)"),
+        _median("signing.md", "sign", "GOST: ours (gmpy2)"),
+        _median("signing.md", "Streebog-512", "ours (OpenSSL GOST provider), 1 MiB") + " MB/s",
+        _median("signing.md", "verify", "GOST: gostcrypto"),
+        _median("signing.md", "message", "verify a request: GOST"),
+        _median("signing.md", "message", "verify a request: GOST, new signer (chain too)"),
+        _median("signing.md", "message", "verify a request: RSA"),
+    ]
+    for figure in figures:
+        assert figure in speed, figure
+
+
+def _row(report: str, first: str, second: str | None = None) -> list[str]:
+    for line in (RESULTS / report).read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if cells[0] == first and (second is None or cells[1] == second):
+            return cells
+    raise AssertionError(f"{report}: no row {first!r} {second!r}")
+
+
+def test_the_service_and_scale_figures_are_the_reports() -> None:
+    text = " ".join(
+        (ROOT / "docs" / "explanation" / "performance.md").read_text(encoding="utf-8").split()
+    )
+    both = _row("service.md", "both layouts of a record")
+    assert f"take {float(both[2]):.1f} ms (p50, p99 {float(both[3]):.1f} ms" in text
+    sqlite, postgres = _row("service.md", "SQLite"), _row("service.md", "PostgreSQL")
+    first = f"{float(sqlite[1]):.1f} ms on SQLite and {float(postgres[1]):.1f} ms on PostgreSQL"
+    repeated = f"against {float(sqlite[3]):.1f} and {float(postgres[3]):.1f} ms"
+    assert first in text and repeated in text, (first, repeated)
+    assert f"**{sqlite[5]} and {postgres[5]}**" in text
+    million = _row("scale.md", "PostgreSQL", "1,000,000")
+    assert f"10⁶ records import in {round(float(million[2]))} s on PostgreSQL" in text
+    sqlite_million = _row("scale.md", "SQLite", "1,000,000")
+    assert f"about {million[4]} and {sqlite_million[4]} bytes per record" in text
+    scale = (RESULTS / "scale.md").read_text(encoding="utf-8")
+    rss = [
+        int(line.split("|")[6])
+        for line in scale.splitlines()
+        if line.startswith(("| SQLite | 1", "| PostgreSQL | 1")) and line.count("|") == 7
+    ]
+    assert f"resident memory is {min(rss)}–{max(rss)} MiB" in text
+    ratios = [
+        float(cell.strip().rsplit("(", 1)[1].rstrip("×)"))
+        for line in scale.splitlines()
+        if line.startswith(("| SQLite | 1,000,000 |", "| PostgreSQL | 1,000,000 |"))
+        and "×)" in line
+        for cell in line.split("|")[3:-1]
+    ]
+    assert f"{min(ratios):.2f}–{max(ratios):.2f}× that at 10³" in text
