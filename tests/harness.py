@@ -1,20 +1,28 @@
-"""The one harness of tests, bench and fuzz: calling a WSGI app in process, and serving one on
-loopback in a thread.
+"""The one harness of tests, bench and fuzz: calling a WSGI app in process, serving one on
+loopback in a thread, and running a real server process.
 
 `wsgi_call` builds the environ a WSGI server gives (every key the apps read), records what the
 app starts its answer with, and checks that Content-Length matches the body. `serve_in_thread`
 runs an app under wsgiref for tests that need a real HTTP connection without gunicorn.
+`running_server` starts a server command (gunicorn, `medexempt serve`) on a free port, waits until
+it answers, and stops it afterwards, its output kept in a log the failure shows.
 """
 
 from __future__ import annotations
 
 import io
+import socket
+import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import httpx
 
 from medexempt.generated import models
 from medexempt.generated.envelope import SoapFault, read_response
@@ -107,3 +115,56 @@ def serve_in_thread(app: WsgiApp, path: str = "/sync") -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0
+) -> None:
+    """Return once `url` answers; RuntimeError with the log when the process exits or is late."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = log.read_text(errors="replace")
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer on {url} within {timeout} s")
+
+
+@contextmanager
+def running_server(
+    command: Sequence[str],
+    *,
+    ready: str,
+    log: Path,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float = 60.0,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` running until the block ends, once `ready` (a URL) answers; stopped with
+    SIGTERM, killed if it does not stop within 20 s."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            list(command), cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_serving(ready, process, log, timeout=timeout)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

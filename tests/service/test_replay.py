@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,9 +21,8 @@ from medexempt.generated import Envelope, models, read_response, write_envelope
 from medexempt.generated.gateway import request_message
 from medexempt.generated.passwords import hash_password
 from medexempt.generated.server import ServerConfig, Servicer, make_app
-from tests.conftest import free_port, wait_until_serving
 from tests.databases import postgres_url
-from tests.harness import wsgi_call
+from tests.harness import free_port, running_server, wsgi_call
 
 SECRET = "f" * 64
 
@@ -113,12 +112,10 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[str, str]]:
     upgrade(db_url)
     config = tmp_path / "medexempt.toml"
     config.write_text(f'secret = "{SECRET}"\n[senders]\nmis = "{hash_password("pw", n=2**10)}"\n')
-    processes = []
     urls = []
-    try:
+    with contextlib.ExitStack() as servers:
         for name in ("a", "b"):
             port = free_port()
-            log = tmp_path / f"{name}.log"
             command = [
                 sys.executable,
                 "-m",
@@ -130,18 +127,13 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 "1",
             ]
             env = {**os.environ, "MEDEXEMPT_DB": db_url, "MEDEXEMPT_CONFIG": str(config)}
-            with log.open("wb") as output:
-                process = subprocess.Popen(
-                    command, cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT
-                )
-            processes.append(process)
-            wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, log, timeout=60)
+            ready = f"http://127.0.0.1:{port}/healthz"
+            log = tmp_path / f"{name}.log"
+            servers.enter_context(
+                running_server(command, ready=ready, log=log, cwd=tmp_path, env=env)
+            )
             urls.append(f"http://127.0.0.1:{port}/sync")
         yield urls[0], urls[1]
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
 
 
 def test_a_replay_to_another_server_on_the_same_postgresql_is_refused(

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from medexempt.generator.cli import main
-from tests.conftest import free_port
 from tests.e2e.service import CERTIFICATE, PASSWORD, SENDER_ID
+from tests.harness import free_port
 
 ENV = {"MEDEXEMPT_SENDER_ID": SENDER_ID, "MEDEXEMPT_PASSWORD": PASSWORD}
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from medexempt.generator import RUNTIME_REQUIREMENTS, SIGNING_REQUIREMENTS
-from tests.conftest import free_port, wait_until_serving
+from tests.harness import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_STACK = ("gunicorn", "sqlalchemy", "alembic", "psycopg", "fonttools", "zxing-cpp", "tqdm")

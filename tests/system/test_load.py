@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ from medexempt.generated.envelope import (
     read_response,
 )
 from medexempt.generated.services import MEDICAL_EXEMPTION_SEARCH
-from tests.conftest import free_port, wait_until_serving
+from tests.harness import free_port, running_server
 from tests.support import ROOT
 
 REQUESTS = 600
@@ -122,20 +121,8 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     log = folder / "serve.log"
     base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until_serving(f"{base}/healthz", process, log, timeout=60)
-            yield f"{base}/sync"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_server(command, ready=f"{base}/healthz", log=log, cwd=folder, env=env):
+        yield f"{base}/sync"
 
 
 class Worker:

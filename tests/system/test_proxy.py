@@ -27,8 +27,8 @@ from cryptography.x509.oid import NameOID
 
 from medexempt.generated import Envelope, models, write_envelope
 from medexempt.generated.gateway import request_message
-from tests.conftest import free_port
 from tests.e2e.service import PASSWORD, SENDER_ID
+from tests.harness import free_port
 from tests.support import ROOT
 
 SHIPPED = ROOT / "deploy" / "nginx-medexempt.conf"

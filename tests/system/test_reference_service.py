@@ -24,8 +24,8 @@ from medexempt.exemptions.storage import create_engine
 from medexempt.generated import models, read_response
 from medexempt.generated.client import Client
 from tests import browser
-from tests.conftest import free_port, wait_until_serving
 from tests.databases import postgres_url
+from tests.harness import free_port, running_server
 from tests.support import CASES, ROOT
 
 
@@ -57,16 +57,8 @@ def service(
     env = {**os.environ, "MEDEXEMPT_DB": db_url}
     log = folder / "serve.log"
     base = f"http://127.0.0.1:{port}"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=folder, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until_serving(f"{base}/healthz", process, log, timeout=60)
-            yield Service(url=f"{base}/sync", base=base, db_url=db_url)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+    with running_server(command, ready=f"{base}/healthz", log=log, cwd=folder, env=env):
+        yield Service(url=f"{base}/sync", base=base, db_url=db_url)
 
 
 def search(service: Service, **criteria: str) -> models.MedicalExemptionSearchResponse:
