@@ -56,6 +56,7 @@ from .xmldsig import (
     check_signature_value,
     check_trust,
     check_unique_ids,
+    element_ids,
     only,
 )
 
@@ -102,9 +103,6 @@ _ENVELOPES = (
 _SECURITY = "{" + WSSE_NS + "}Security"
 _SIGNATURE = "{" + DS_NS + "}Signature"
 _WSU_ID = "{" + WSU_NS + "}Id"
-_XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
-# Every attribute an XML-signature library may resolve a "#id" reference by (by local name).
-_ID_NAMES = frozenset({"Id", "ID", "id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,19 +232,13 @@ def _envelope_ns(envelope: _Element) -> str:
     return ns
 
 
-def _ids(element: _Element) -> Iterable[str]:
-    for name, value in element.attrib.items():
-        if name == _XML_ID or str(name).rpartition("}")[2] in _ID_NAMES:
-            yield str(value)
-
-
 def _check_reference(signature: _Element, body: _Element) -> None:
     signed_info = only(signature, "SignedInfo")
     if only(signed_info, "CanonicalizationMethod").get("Algorithm") != C14N_EXCLUSIVE:
         raise SignatureError(Reason.WRAPPING, "SignedInfo must use exclusive C14N")
     reference = only(signed_info, "Reference")
     uri = reference.get("URI") or ""
-    if not uri.startswith("#") or uri[1:] not in set(_ids(body)):
+    if not uri.startswith("#") or uri[1:] not in element_ids(body):
         raise SignatureError(
             Reason.WRAPPING, f"the signature references {uri or 'nothing'!r}, not the Body"
         )

@@ -335,7 +335,8 @@ def check_unique_ids(root: _Element) -> None:
         raise SignatureError(Reason.WRAPPING, f"the ID {repeated[:80]!r} appears more than once")
 
 
-def _ids(element: _Element) -> set[str]:
+def element_ids(element: _Element) -> set[str]:
+    """The IDs `element` carries (Id, ID, id in any namespace, xml:id)."""
     return {
         str(value)
         for name, value in element.attrib.items()
@@ -404,7 +405,7 @@ def _verify_enveloped(
         for holder in signature.findall("{" + DS_NS + "}Object")
         for element in holder.iter()
         if isinstance(element.tag, str)
-        for identifier in _ids(element)
+        for identifier in element_ids(element)
     }
     for reference in references:
         uri = reference.get("URI")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,15 +82,20 @@ class Target:
         return Path(os.path.relpath(path.resolve(), root)).as_posix()
 
 
+def _xsd_dir_option(help: str) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    """--xsd-dir, as every command that reads the contract folder takes it."""
+    return click.option(
+        "--xsd-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("xsd"),
+        show_default=True,
+        help=help,
+    )
+
+
 def _target_options(func: click.decorators.FC) -> click.decorators.FC:
     options = [
-        click.option(
-            "--xsd-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("xsd"),
-            show_default=True,
-            help="Folder of the XSD files.",
-        ),
+        _xsd_dir_option("Folder of the XSD files."),
         click.option(
             "--manifest",
             type=click.Path(dir_okay=False, path_type=Path),
@@ -548,13 +553,7 @@ def verify_signature(file: Path, trust: tuple[Path, ...], at: datetime | None) -
     default=None,
     help="Compare the XSD folder with its state at this git revision  [default: HEAD].",
 )
-@click.option(
-    "--xsd-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("xsd"),
-    show_default=True,
-    help="The XSD folder, with --git.",
-)
+@_xsd_dir_option("The XSD folder, with --git.")
 @click.option(
     "--manifest",
     default="services.toml",
@@ -643,13 +642,7 @@ def _diff_revision(xsd_dir: Path, manifest: Path, revision: str, *, as_json: boo
 )
 @click.option("--soap12", is_flag=True, help="A SOAP 1.2 envelope (default SOAP 1.1).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Another seed, other values.")
-@click.option(
-    "--xsd-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("xsd"),
-    show_default=True,
-    help="Folder of the XSD files.",
-)
+@_xsd_dir_option("Folder of the XSD files.")
 @click.option(
     "--manifest",
     type=click.Path(dir_okay=False, path_type=Path),

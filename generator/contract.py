@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import itertools
 import types
 from collections.abc import Iterator
@@ -98,6 +99,9 @@ class Contract:
     trees: dict[Path, etree._ElementTree]
     xsd_dir: Path
     _parts: dict[type, tuple[Part, ...]] = field(default_factory=dict)
+    _found: dict[tuple[type, str, bool], tuple[Location, etree._Element | None]] = field(
+        default_factory=dict
+    )
 
     def parts(self, cls: type) -> tuple[Part, ...]:
         found = self._parts.get(cls)
@@ -105,7 +109,7 @@ class Contract:
             found = self._parts[cls] = tuple(_parts_of(cls, self))
         return found
 
-    @property
+    @functools.cached_property
     def abstract_types(self) -> set[str]:
         """The qnames of the complex types declared abstract."""
         found = set()
@@ -117,7 +121,7 @@ class Contract:
                     found.add(f"{{{target}}}{declared.get('name')}")
         return found
 
-    @property
+    @functools.cached_property
     def simple_types(self) -> dict[str, etree._Element]:
         """Named simple types by local name (the first of that name)."""
         found: dict[str, etree._Element] = {}
@@ -265,7 +269,18 @@ def _holder(contract: Contract, qname: str) -> tuple[Path, etree._Element] | Non
 def _declaration(
     contract: Contract, cls: type, local: str, attribute: bool
 ) -> tuple[Location, etree._Element | None]:
-    """Where the element or attribute `local` is declared inside the declaration of `cls`."""
+    """Where the element or attribute `local` is declared inside the declaration of `cls`
+    (found once per contract: the example and the comparison ask for it field by field)."""
+    key = (cls, local, attribute)
+    found = contract._found.get(key)
+    if found is None:
+        found = contract._found[key] = _find_declaration(contract, cls, local, attribute)
+    return found
+
+
+def _find_declaration(
+    contract: Contract, cls: type, local: str, attribute: bool
+) -> tuple[Location, etree._Element | None]:
     type_qname = contract.type_name(cls)
     tag = f"{{{XS}}}attribute" if attribute else f"{{{XS}}}element"
     held = _holder(contract, type_qname)
