@@ -24,15 +24,17 @@ import threading
 import time
 import uuid
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.served import _env, free_port, start
+from bench.served import _env, start
 from medexempt import generated as g
 from medexempt.generated import models
 from medexempt.generated.gateway import request_message
+from tests.harness import free_port
 
 SERVICE = "EHEALTH_MEDICAL_EXEMPTION_SEARCH"
 
@@ -137,12 +139,12 @@ def main() -> None:
         port = free_port()
         command = [sys.executable, "-m", "medexempt", "serve", "--demo", "--workers", "2",
                    "--port", str(port), "--db", f"sqlite:///{tmp}/flood.db"]  # fmt: skip
-        server = start("service", command, Path(tmp), _env(), port)
-        try:
+        with ExitStack() as running:
+            server = start(running, "service", command, Path(tmp), _env(), port)
             _legitimate(server.url, 2.0)  # warm: the sender's check is remembered per worker
             alone = _legitimate(server.url, min(10.0, args.seconds))
             outcomes: Counter[str] = Counter()
-            cpu_before = _children_cpu(server.process.pid)
+            cpu_before = _children_cpu(server.pid)
             wall_before = time.monotonic()
             flood = threading.Thread(
                 target=_flood,
@@ -158,10 +160,8 @@ def main() -> None:
             flood.start()
             during = _legitimate(server.url, args.seconds)
             flood.join()
-            cpu = _children_cpu(server.process.pid) - cpu_before
+            cpu = _children_cpu(server.pid) - cpu_before
             wall = time.monotonic() - wall_before
-        finally:
-            server.stop()
     a50, a99 = _quantiles(alone)
     d50, d99 = _quantiles(during)
     sent = sum(outcomes.values())

@@ -26,10 +26,12 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from bench import served
 from bench import service as sb
+from tests.harness import free_port
 
 DESCRIPTION = "Where a served request's time goes: py-spy samples of the workers under wrk."
 
@@ -97,15 +99,15 @@ def profile_checkout(
     wrk, pyspy = tools
     work = folder / label.split()[0]
     work.mkdir()
-    port = served.free_port()
+    port = free_port()
     env = dict(os.environ)
     env["PYTHONPATH"] = str(project) + os.pathsep + env.get("PYTHONPATH", "")
     command = [
         sys.executable, "-m", "medexempt", "serve", "--demo", "--workers", str(served.WORKERS),
         "--port", str(port), "--db", f"sqlite:///{work / 'profile.sqlite3'}",
     ]  # fmt: skip
-    server = served.start(f"service ({label})", command, work, env, port)
-    try:
+    with ExitStack() as running:
+        server = served.start(running, f"service ({label})", command, work, env, port)
         request = served.REQUEST_FILE.read_bytes()
         for _ in range(2 * served.WORKERS * 4):  # every worker renders or fetches once
             status, body = served.http_post(server.url, request)
@@ -124,7 +126,7 @@ def profile_checkout(
         time.sleep(1)
         spy = subprocess.run(
             [pyspy, "record", "--subprocesses", "--nonblocking", "--pid",
-             str(server.process.pid), "--duration", str(args.seconds), "--rate", str(args.rate),
+             str(server.pid), "--duration", str(args.seconds), "--rate", str(args.rate),
              "--format", "raw", "--output", str(raw)],
             capture_output=True, text=True, check=False, timeout=args.seconds + 60,
         )  # fmt: skip
@@ -132,8 +134,6 @@ def profile_checkout(
         sb._require(spy.returncode == 0 and raw.exists(), f"py-spy failed: {spy.stderr[-800:]}")
         cell = served.parse_wrk(out, label)
         return read_samples(raw, label, cell.rps)
-    finally:
-        server.stop()
 
 
 def worktree(rev: str, folder: Path) -> Path:

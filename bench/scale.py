@@ -4,7 +4,7 @@ Run from the project root:
 
     python -m bench.scale [--quick] [--sizes 1000,100000,1000000] [--out FILE.md] [--postgres URL]
 
-For each size and database: generated records (`bench.service.generated_records`: valid IINs,
+For each size and database: generated records (`tests.samples.generated_records`: valid IINs,
 temporary and permanent contraindications, 5 % revoked, 10 % foreign citizens by passport) are
 written to a CSV file and imported with `import_file` into a freshly migrated database (timed);
 the database's size per record is measured; every search statement's query plan is read with
@@ -47,6 +47,7 @@ from medexempt.exemptions.storage.importer import import_file
 from medexempt.exemptions.storage.registry import _CRITERIA, _search_statement
 from medexempt.generated import models
 from medexempt.generated.passwords import hash_password
+from tests import samples
 from tests.harness import WsgiAnswer
 
 DESCRIPTION = "The reference service at 10³-10⁶ records: import, size, searches, plans, memory."
@@ -96,7 +97,7 @@ def searches(records: Sequence[Record], per_kind: int, seed: int) -> list[Search
     ]
     missing_iins: list[str] = []
     while len(missing_iins) < per_kind:
-        iin = sb.make_iin(rng, dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20_000)))
+        iin = samples.make_iin(rng, dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20_000)))
         if iin not in known_iins:
             missing_iins.append(iin)
     chosen += [Search("IIN, not found", {"iin": iin}, None) for iin in missing_iins]
@@ -262,10 +263,10 @@ def pg_schema_url(url: str, schema: str) -> str:
 
 def prepare(name: str, size: int, folder: Path, postgres: str | None, per_kind: int) -> Prepared:
     print(f"  {name}, {size:,} records: generating ...", file=sys.stderr, flush=True)
-    records = sb.generated_records(size)
+    records = samples.generated_records(size)
     path = folder / f"records-{size}.csv"
     if not path.exists():
-        sb.write_import_file(records, path)
+        samples.write_import_file(records, path)
     if name == sb.SQLITE:
         url = f"sqlite:///{folder / f'scale-{size}.sqlite3'}"
     else:

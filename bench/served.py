@@ -39,7 +39,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -66,7 +66,8 @@ from medexempt.exemptions.storage.importer import import_file
 from medexempt.generated import models
 from medexempt.generated.passwords import hash_password
 from medexempt.generated.server import RequestContext, ServerConfig, Servicer, make_app
-from tests.harness import WsgiAnswer, wsgi_call
+from tests import samples
+from tests.harness import WsgiAnswer, free_port, running_server, wsgi_call
 
 ROOT = sb.ROOT
 REQUEST_FILE = sb.REQUEST_FILE
@@ -268,32 +269,15 @@ def part_inprocess(
 # --- 2-3. over HTTP ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
+@dataclass(frozen=True)
 class Server:
     name: str
     port: int
-    process: subprocess.Popen[bytes]
-    log: Path
+    pid: int
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/sync"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def _env() -> dict[str, str]:
@@ -302,26 +286,23 @@ def _env() -> dict[str, str]:
     return env
 
 
-def start(name: str, command: list[str], folder: Path, env: dict[str, str], port: int) -> Server:
+def start(
+    servers: ExitStack, name: str, command: list[str], folder: Path, env: dict[str, str], port: int
+) -> Server:
+    """`command` started the way the tests start a real server (`tests.harness.running_server`),
+    stopped when `servers` closes; once its /healthz answers."""
     log = folder / f"{re.sub(r'[^a-z]', '', name.lower())}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=out)
-    server = Server(name, port, process, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchmarkError(f"{name} exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                if reply.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.stop()
-    raise BenchmarkError(f"{name} did not answer /healthz within 60 s")
+    ready = f"http://127.0.0.1:{port}/healthz"
+    try:
+        process = servers.enter_context(
+            running_server(command, ready=ready, log=log, cwd=folder, env=env, timeout=60)
+        )
+    except RuntimeError as exc:
+        raise BenchmarkError(f"{name}: {str(exc)[-2000:]}") from exc
+    return Server(name, port, process.pid)
 
 
-def start_service(name: str, db_url: str, folder: Path) -> Server:
+def start_service(servers: ExitStack, name: str, db_url: str, folder: Path) -> Server:
     port = free_port()
     sub = folder / name.lower()
     sub.mkdir()
@@ -329,21 +310,29 @@ def start_service(name: str, db_url: str, folder: Path) -> Server:
         sys.executable, "-m", "medexempt", "serve", "--demo",
         "--workers", str(WORKERS), "--port", str(port), "--db", db_url,
     ]  # fmt: skip
-    return start(f"service on {name}", command, sub, _env(), port)
+    return start(servers, f"service on {name}", command, sub, _env(), port)
 
 
-def start_floor(body_file: Path, folder: Path) -> Server:
-    return start_gunicorn("floor", "bench.served:floor_app", {FLOOR_ENV: str(body_file)}, folder)
+def start_floor(servers: ExitStack, body_file: Path, folder: Path) -> Server:
+    return start_gunicorn(
+        servers, "floor", "bench.served:floor_app", {FLOOR_ENV: str(body_file)}, folder
+    )
 
 
-def start_peer(name: str, app: str, certificates: tuple[bytes, bytes], folder: Path) -> Server:
+def start_peer(
+    servers: ExitStack, name: str, app: str, certificates: tuple[bytes, bytes], folder: Path
+) -> Server:
     files = [folder / f"{name[:5]}-{i}.pdf" for i in (1, 2)]
     for file, pdf in zip(files, certificates, strict=True):
         file.write_bytes(pdf)
-    return start_gunicorn(name, app, {CERTIFICATES_ENV: os.pathsep.join(map(str, files))}, folder)
+    return start_gunicorn(
+        servers, name, app, {CERTIFICATES_ENV: os.pathsep.join(map(str, files))}, folder
+    )
 
 
-def start_gunicorn(name: str, app: str, extra_env: dict[str, str], folder: Path) -> Server:
+def start_gunicorn(
+    servers: ExitStack, name: str, app: str, extra_env: dict[str, str], folder: Path
+) -> Server:
     """gunicorn serving `app` with the settings `medexempt serve` uses (gthread × 4 threads)."""
     port = free_port()
     sub = folder / re.sub(r"[^a-z0-9]+", "-", name.lower())
@@ -355,7 +344,7 @@ def start_gunicorn(name: str, app: str, extra_env: dict[str, str], folder: Path)
         "--timeout", "60", "--graceful-timeout", "20", "--no-control-socket",
         "--error-logfile", "-", app,
     ]  # fmt: skip
-    return start(name, command, sub, env, port)
+    return start(servers, name, command, sub, env, port)
 
 
 def http_post(url: str, body: bytes) -> tuple[int, bytes]:
@@ -780,7 +769,7 @@ def run(args: argparse.Namespace) -> str:
             sections.append(text)
             print("timing certificates ...", file=sys.stderr, flush=True)
             args.first = 10 if args.quick else 150
-            certs = sb.part_certificates(args, sb.generated_records(4 * args.first))
+            certs = sb.part_certificates(args, samples.generated_records(4 * args.first))
             certs = certs.replace("## 1. Certificates", "## 4a. Certificates", 1)
         finally:
             db.registry.close()
@@ -796,9 +785,9 @@ def run(args: argparse.Namespace) -> str:
         bodies[FOUND].write_bytes(request)
         bodies[NOT_FOUND].write_bytes(missing_request)
         args.records = QUICK_RECORDS if args.quick else RECORDS
-        generated = sb.generated_records(args.records)
+        generated = samples.generated_records(args.records)
         records_file = folder / "records.jsonl"
-        sb.write_import_file(generated, records_file)
+        samples.write_import_file(generated, records_file)
         bodies[FIRST].write_bytes(
             b"".join(sb.search_request(r.number) + _SEPARATOR for r in sb.up_to_date(generated))
         )
@@ -814,13 +803,12 @@ def run(args: argparse.Namespace) -> str:
             finally:
                 engine.dispose()
         servers: dict[str, Server] = {}
-        floor: Server | None = None
         peers: dict[str, tuple[Server, Callable[[bytes, str], None]]] = {}
-        try:
+        with ExitStack() as running:
             served_certificates: dict[str, tuple[bytes, bytes]] = {}
             captured = b""
             for name, url in urls.items():
-                servers[name] = start_service(name, url, folder)
+                servers[name] = start_service(running, name, url, folder)
                 status, body = http_post(servers[name].url, request)  # renders and stores
                 _require(status == 200, f"{name} warm-up: HTTP {status}")
                 check_found(body, None, f"{name} warm-up")
@@ -832,24 +820,20 @@ def run(args: argparse.Namespace) -> str:
                 captured = captured or body
             floor_file = folder / "floor-answer.xml"
             floor_file.write_bytes(captured)
-            floor = start_floor(floor_file, folder)
+            floor = start_floor(running, floor_file, folder)
             fixed = served_certificates[sb.SQLITE]
             peers[SKELETON] = (
-                start_peer(SKELETON, "bench.served:skeleton_app", fixed, folder),
+                start_peer(running, SKELETON, "bench.served:skeleton_app", fixed, folder),
                 lambda content, where: check_found(content, fixed, where),
             )
             peers[SPYNE] = (
-                start_peer(SPYNE, "bench.served:spyne_app", fixed, folder),
+                start_peer(running, SPYNE, "bench.served:spyne_app", fixed, folder),
                 lambda content, where: check_spyne(WsgiAnswer(200, {}, content), fixed),
             )
             text, http = part_http(
                 servers, floor, peers, bodies, served_certificates, captured, args, folder
             )
             sections.append(text)
-        finally:
-            started = [*servers.values(), *([floor] if floor else [])]
-            for server in [*started, *(peer for peer, _ in peers.values())]:
-                server.stop()
         sections.append(certs)
         print("timing the generator ...", file=sys.stderr, flush=True)
         sections.append(part_generator(args, folder))

@@ -186,3 +186,29 @@ def test_the_service_and_scale_figures_are_the_reports() -> None:
         for cell in line.split("|")[3:-1]
     ]
     assert f"{min(ratios):.2f}–{max(ratios):.2f}× that at 10³" in text
+
+
+def _flood(report: str) -> dict[str, str]:
+    """The legitimate client's p50/p99 alone and under the flood, and the flood's answers."""
+    text = (RESULTS / report).read_text(encoding="utf-8")
+    alone, during = _row(report, "alone"), _row(report, "under the flood")
+    answers = re.search(r"AUTHENTICATION_THROTTLED (\d+), AUTHENTICATION_FAILED (\d+)", text)
+    assert answers is not None, report
+    return {
+        "alone p99": alone[3], "p50": during[2], "p99": during[3],
+        "throttled": answers[1], "failed": answers[2],
+    }  # fmt: skip
+
+
+def test_the_flood_figures_are_the_reports() -> None:
+    text = " ".join(
+        (ROOT / "docs" / "how-to" / "run-in-production.md").read_text(encoding="utf-8").split()
+    )
+    eight, many = _flood("flood.md"), _flood("flood-48.md")
+    assert (
+        f"Over 8 connections the client's p99 was {eight['p99']} ms under the flood "
+        f"({eight['alone p99']} ms alone; p50 {eight['p50']} ms), and the flood was answered "
+        f"{eight['throttled']} times `AUTHENTICATION_THROTTLED` and {eight['failed']} times "
+        "`AUTHENTICATION_FAILED`"
+    ) in text
+    assert f"over 48 connections p99 {many['p99']} ms, p50 {many['p50']} ms" in text

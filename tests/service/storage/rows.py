@@ -8,21 +8,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from medexempt.exemptions.iin import check_digit
 from medexempt.exemptions.storage.validation import FIELDS
 
 IIN_A = "900101300017"
 IIN_B = "850812400027"
-
-
-def iin_for(serial: int) -> str:
-    """A valid synthetic IIN (born 1990-01-01), distinct for each serial that has a check digit."""
-    while True:
-        first = f"9001013{serial % 10000:04d}"
-        digit = check_digit(first)
-        if digit is not None:
-            return f"{first}{digit}"
-        serial += 1
 
 
 def row(number: str = "01085", **fields: Any) -> dict[str, Any]:
