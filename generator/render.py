@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,25 @@ def render(project: Project) -> list[GeneratedFile]:
         files.append(GeneratedFile(path, format_python(text, path).encode("utf-8")))
     header = env.get_template("_header.jinja").render(context)
     for path in _RUNTIME:
-        text = header + (_RUNTIME_DIR / path).read_text(encoding="utf-8")
-        files.append(GeneratedFile(path, format_python(text, path).encode("utf-8")))
+        text = format_python(header, path) + _runtime_source(path)
+        files.append(GeneratedFile(path, text.encode("utf-8")))
     files.append(GeneratedFile("py.typed", b""))
     wsdl = env.get_template("service.wsdl.jinja").render(context)
     _check_xml(wsdl, "service.wsdl")
     files.append(GeneratedFile("service.wsdl", wsdl.encode("utf-8")))
     return sorted(files, key=lambda f: f.path)
+
+
+@functools.cache
+def _runtime_source(path: str) -> str:
+    """A runtime module as it is copied: read and checked once per process. It must already be in
+    its final layout, so that the header before it is all that varies."""
+    text = (_RUNTIME_DIR / path).read_text(encoding="utf-8")
+    if format_python(text, path) != text or text.startswith("\n"):
+        raise GeneratorError(
+            [Problem(f"generator/runtime/{path}", None, "not in its final layout")]
+        )
+    return text
 
 
 def _context(project: Project) -> dict[str, Any]:

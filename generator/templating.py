@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jinja2
@@ -35,8 +36,10 @@ def templates_dir() -> Path:
     raise FileNotFoundError("the generator's templates/ folder is missing")
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
-    """The environment every render uses: strict about undefined names, escaping only XML."""
+    """The environment every render uses: strict about undefined names, escaping only XML. One per
+    process, so each template is compiled once (rendering does not change it)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
