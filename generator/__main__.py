@@ -1,4 +1,5 @@
-"""`python -m medexempt.generator` is the `medexempt` command too (see medexempt/__main__.py)."""
+"""`python -m medexempt.generator`: the generator's commands alone (`medexempt` gathers them with
+the service's: medexempt/cli.py)."""
 
 from .cli import main
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -18,9 +18,6 @@ from .load import load
 from .model import Service
 from .render import GeneratedFile, render
 from .write import stale, write
-
-if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
 
 EXIT_STALE = 1
 EXIT_ERROR = 2
@@ -182,98 +179,36 @@ def _taken(package: str, out: Path) -> str | None:
     return ", ".join(str(place) for place in places) or f"the module {top}"
 
 
-PLUGINS = "medexempt.commands"  # the entry-point group other packages add commands by
+class _ProjectCommand(click.Command):
+    """A command whose option defaults are the `[tool.medexempt]` settings of the nearest
+    pyproject.toml that it takes (`takes`: the option names); the command line overrides them."""
+
+    def __init__(self, *args: Any, takes: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.takes = takes
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if "default_map" not in extra:
+            settings = _project_settings(Path.cwd())
+            extra["default_map"] = {k: v for k, v in settings.items() if k in self.takes}
+        return super().make_context(info_name, args, parent, **extra)
 
 
-class _Commands(click.Group):
-    """The generator's commands, and those installed packages register under `PLUGINS` (the
-    reference service's, with the `service` extra): loaded only when asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(_plugins()))
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        entry = _plugins().get(cmd_name)
-        if command is not None or entry is None:
-            return command
-        missing = _missing_service_packages()
-        if missing:
-            return _unavailable(cmd_name, ", ".join(missing))
-        try:
-            loaded = entry.load()
-        except ModuleNotFoundError as exc:
-            return _unavailable(cmd_name, exc.name or str(exc))
-        if not isinstance(loaded, click.Command):
-            raise click.ClickException(f"the entry point {entry.value} is not a command")
-        return loaded
-
-
-def _plugins() -> dict[str, EntryPoint]:
-    from importlib.metadata import entry_points
-
-    return {entry.name: entry for entry in entry_points(group=PLUGINS)}
-
-
-def _missing_service_packages() -> list[str]:
-    """The requirements of medexempt's `service` extra that are not installed."""
-    import re
-    from importlib.metadata import PackageNotFoundError, distribution, requires
-
-    try:
-        wanted = requires("medexempt") or []
-    except PackageNotFoundError:  # run from a checkout that is not installed
-        return []
-    missing = []
-    for requirement in wanted:
-        name = re.match(r"[A-Za-z0-9._-]+", requirement)
-        if name is None or not re.search(r"extra\s*==\s*['\"]service['\"]", requirement):
-            continue
-        try:
-            distribution(name.group())
-        except PackageNotFoundError:
-            missing.append(name.group())
-    return missing
-
-
-def _unavailable(name: str, missing: str) -> click.Command:
-    """A command whose packages are not installed: says which, and how to get them (exit 2)."""
-
-    def refuse() -> NoReturn:
-        click.echo(
-            f"error: `medexempt {name}` needs the reference service's packages (not installed: "
-            f"{missing}): pip install 'medexempt[service]'",
-            err=True,
-        )
-        sys.exit(EXIT_ERROR)
-
-    return click.Command(
-        name,
-        callback=refuse,
-        help="Needs the reference service's packages: pip install 'medexempt[service]'.",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )
-
-
-@click.group(cls=_Commands)
+@click.group()
 @click.version_option(__version__, prog_name="medexempt")
-@click.pass_context
-def main(ctx: click.Context) -> None:
-    """medexempt: typed SOAP bindings from XSD (generate, check), and the reference Medical
-    exemptions service built on them (with the `service` extra).
+def main() -> None:
+    """The generator's commands (the `medexempt` command gathers them with the service's:
+    medexempt/cli.py).
 
     `generate` and `check` take their options from `[tool.medexempt]` of the nearest
     pyproject.toml (keys xsd-dir, manifest, out, package; paths relative to that file), and
     the command line overrides them; `diff` and `example` take its xsd-dir (and manifest)."""
-    if ctx.invoked_subcommand in ("generate", "check", "diff", "example"):
-        defaults = _project_settings(Path.cwd())
-        if defaults:
-            # diff and example read the same XSD folder (example its manifest too).
-            folder = {k: v for k, v in defaults.items() if k == "xsd_dir"}
-            contract = {k: v for k, v in defaults.items() if k in ("xsd_dir", "manifest")}
-            ctx.default_map = {
-                "generate": defaults, "check": defaults, "diff": folder, "example": contract,
-            }  # fmt: skip
 
 
 # [tool.medexempt] keys, and the option each one sets.
@@ -318,7 +253,7 @@ def _project_settings(start: Path) -> dict[str, str]:
     return settings
 
 
-@main.command()
+@main.command(cls=_ProjectCommand, takes=frozenset(SETTINGS.values()))
 @_target_options
 def generate(
     xsd_dir: Path, manifest: Path | None, out: Path, package: str | None, allow_shadowed_name: bool
@@ -338,7 +273,7 @@ def generate(
     click.echo(f"{target.out}: {len(changes.written) + len(changes.removed)} file(s) changed")
 
 
-@main.command()
+@main.command(cls=_ProjectCommand, takes=frozenset(SETTINGS.values()))
 @_target_options
 @click.option(
     "--against",
@@ -543,7 +478,7 @@ def verify_signature(file: Path, trust: tuple[Path, ...], at: datetime | None) -
     sys.exit(report.status)
 
 
-@main.command()
+@main.command(cls=_ProjectCommand, takes=frozenset({"xsd_dir"}))
 @click.argument("old", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.argument("new", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -624,7 +559,7 @@ def _diff_revision(xsd_dir: Path, manifest: Path, revision: str, *, as_json: boo
         return _diff_folders(old, old_manifest, xsd_dir, manifest, as_json)
 
 
-@main.command()
+@main.command(cls=_ProjectCommand, takes=frozenset({"xsd_dir", "manifest"}))
 @click.argument("type_name", metavar="TYPE")
 @click.option(
     "--service",

@@ -1,5 +1,5 @@
 """`python -m medexempt` is the `medexempt` command."""
 
-from medexempt.generator.cli import main
+from medexempt.cli import main
 
 main()

@@ -168,7 +168,7 @@ class Generated:
 
 
 def generate(case: ConstructCase, root: Path) -> Generated:
-    from medexempt.generator.cli import main
+    from medexempt.cli import main
 
     folder = contract(case, root)
     src = root / case.name / "src"

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from medexempt import generated as g
+from medexempt.cli import main
 from medexempt.generated import gost
 from medexempt.generated.asn1 import Asn1Error, parse
 from medexempt.generated.certificates import (
@@ -58,7 +59,6 @@ from medexempt.generated.xmldsig import (
     sign_document,
     verify_document,
 )
-from medexempt.generator.cli import main
 from tests.gost_pki import CA_NAME, _int, _octets, _oid, _seq, certificate, gost_pki, name, pkcs12
 from tests.harness import serve_in_thread
 

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from medexempt.generator.cli import main
+from medexempt.cli import main
 from medexempt.generator.contract import RECEIVERS, SENDERS, compare, read_contract
 from medexempt.generator.example import example_message
 from medexempt.generator.xmlfiles import compile_validator, schema_closure, staged

@@ -524,7 +524,7 @@ def test_generate_loads_nothing_of_the_service(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from medexempt.generator.cli import main\n"
+        "from medexempt.cli import main\n"
         f"result = CliRunner().invoke(main, ['generate', '--xsd-dir', {str(XSD)!r}, "
         f"'--out', {str(tmp_path / 'pkg')!r}])\n"
         "assert result.exit_code == 0, result.output\n"

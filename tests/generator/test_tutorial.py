@@ -13,7 +13,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from medexempt.generator.cli import main
+from medexempt.cli import main
 from tests.harness import serve_in_thread
 from tests.support import ROOT
 

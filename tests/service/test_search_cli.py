@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from medexempt.generator.cli import main
+from medexempt.cli import main
 from tests.e2e.service import CERTIFICATE, PASSWORD, SENDER_ID
 from tests.harness import free_port
 

@@ -301,7 +301,7 @@ def test_the_installed_generator_refuses_what_it_does_not_handle(
 def test_the_service_commands_are_listed(command: str) -> None:
     from click.testing import CliRunner
 
-    from medexempt.generator.cli import main
+    from medexempt.cli import main
 
     assert command in CliRunner().invoke(main, ["--help"]).output
 

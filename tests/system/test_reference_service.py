@@ -205,7 +205,7 @@ def test_the_readmes_search_commands_find_the_demo_records(
 
     from click.testing import CliRunner
 
-    from medexempt.generator.cli import main
+    from medexempt.cli import main
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     block = text.split("### From a shell: `medexempt search`", 1)[1].split("```sh\n", 1)[1]
