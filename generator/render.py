@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ class GeneratedFile:
 
 def render(project: Project) -> list[GeneratedFile]:
     """Every file of the generated package, sorted by path."""
+    _refuse_unwritable(project)
     env = environment()
     context = _context(project)
     files = []
@@ -72,6 +74,65 @@ def render(project: Project) -> list[GeneratedFile]:
     _check_xml(wsdl, "service.wsdl")
     files.append(GeneratedFile("service.wsdl", wsdl.encode("utf-8")))
     return sorted(files, key=lambda f: f.path)
+
+
+# Names, namespaces, paths and settings go into generated comments and docstrings as they are: a
+# line break would end the comment (what follows would be code), a quote or backslash could end
+# or change the docstring. Documentation and schema text go through escaping filters instead.
+_NOT_IN_CODE = frozenset('"\\')
+
+
+def _refuse_unwritable(project: Project) -> None:
+    """A GeneratorError naming each string of the model that cannot be written into the
+    generated code as it is (a control or line-separator character, a quote, a backslash)."""
+    problems = []
+    seen: set[int] = set()
+
+    def visit(value: object, where: str, comment_only: bool) -> None:
+        if isinstance(value, str):
+            bad = [
+                c for c in value if not c.isprintable() or (c in _NOT_IN_CODE and not comment_only)
+            ]
+            if bad:
+                shown = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
+                problems.append(
+                    Problem(
+                        where,
+                        None,
+                        f"{value[:200]!r} holds {shown}, which generated code cannot carry",
+                    )
+                )
+        elif isinstance(value, tuple):
+            for item in value:
+                label = next(
+                    (getattr(item, k) for k in ("id", "name", "path") if hasattr(item, k)), ""
+                )
+                visit(
+                    item,
+                    f"{where}[{label[:80]!r}]" if isinstance(label, str) and label else where,
+                    comment_only,
+                )
+        elif (
+            dataclasses.is_dataclass(value)
+            and not isinstance(value, type)
+            and id(value) not in seen
+        ):
+            seen.add(id(value))
+            for f in dataclasses.fields(value):
+                if (type(value).__name__, f.name) in _VERBATIM:
+                    continue
+                here = f"{where}.{f.name}" if where else f.name
+                visit(getattr(value, f.name), here, comment_only or f.name in _COMMENTS)
+
+    visit(project, "", False)
+    if problems:
+        raise GeneratorError(problems)
+
+
+# Text that is code or XML already (escaped where it is written), and fields that only ever go
+# into a `#` comment (quotes and backslashes are harmless there; line breaks are not).
+_VERBATIM = frozenset({("Project", "models_source"), ("Schema", "text")})
+_COMMENTS = frozenset({"command", "sources"})
 
 
 @functools.cache

@@ -10,8 +10,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from lxml import etree
 
+from medexempt.cli import main
 from medexempt.generator.load import load
 from medexempt.generator.naming import service_method, snake_case
 from medexempt.generator.render import GeneratedFile, render
@@ -201,6 +203,29 @@ def test_generate_refuses_a_project_root(project_copy: Path) -> None:
     done = run("generate", "--out", ".", "--package", "x", cwd=project_copy)
     assert done.returncode == 2
     assert "must be a package of its own" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ['a\nimport os; os.system("echo injected")\n#.xsd', "tab\there.xsd", "ls\u2028.xsd"]
+)
+def test_a_name_that_would_break_out_of_a_comment_is_refused(tmp_path: Path, name: str) -> None:
+    """Schema file names (and names, namespaces, settings) are written into comments and
+    docstrings as they are: a line break there would make the rest of the name code."""
+    shutil.copytree(XSD / "shep", tmp_path / "xsd" / "shep")
+    shutil.copy(XSD / "MedicalExemptionSearch.xsd", tmp_path / "xsd" / name)
+    for common in ("Status.xsd", "Dictionary.xsd"):
+        (tmp_path / "xsd" / "common").mkdir(exist_ok=True)
+        shutil.copy(XSD / "common" / common, tmp_path / "xsd" / "common" / common)
+    manifest = (XSD / "services.toml").read_text(encoding="utf-8")
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    manifest = manifest.replace('"MedicalExemptionSearch.xsd"', f'"{escaped}"')
+    (tmp_path / "xsd" / "services.toml").write_text(manifest, encoding="utf-8")
+    result = CliRunner().invoke(main, ["generate", "--xsd-dir", str(tmp_path / "xsd"),
+                                       "--out", str(tmp_path / "pkg")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "which generated code cannot carry" in result.output
+    assert "injected" not in result.output.replace(repr(name)[1:-1], "")  # shown escaped only
+    assert not (tmp_path / "pkg").exists()
 
 
 def test_generate_leaves_nested_and_foreign_files_alone(project_copy: Path) -> None:
