@@ -28,6 +28,7 @@ from xsdata.formats.dataclass.models.elements import XmlMeta, XmlVar
 from xsdata.models.config import GeneratorConfig, StructureStyle
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 from xsdata.models.enums import Tag
+from xsdata.utils import package as xsdata_package
 from xsdata.utils.collections import group_by
 from xsdata.utils.namespaces import build_qname
 
@@ -175,6 +176,11 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         transformer.process_sources([p.resolve().as_uri() for p in entries])
         classes = transformer.analyze_classes(transformer.classes)
         generator = _InMemoryGenerator(config)
+        # xsdata remembers each module's path under the working directory of its first use and
+        # compares it with the current one: a process that generates in two folders (a build
+        # tool, the hatch hook after a chdir) would fail on the second with a ValueError.
+        xsdata_package.package_path.cache_clear()
+        xsdata_package.module_path.cache_clear()
         generator.normalize_packages(classes)
         _refuse_same_class_names(generator, classes)
         sources = [r.source for r in generator.render(classes) if r.title != "init"]

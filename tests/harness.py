@@ -168,3 +168,61 @@ def running_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+# --- the `medexempt` command, in this process as a fresh one would run it -------------------------
+
+
+def run_medexempt(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`medexempt ARGS` run in `cwd`, in this process (a child would spend 0.6 s importing): with
+    the state `python -m medexempt` started there has — that working directory, `sys.path` with
+    it first and this checkout last (as the editable install's .pth puts it), and no module of a
+    temporary folder (packages other tests generated and imported) importable by name. Exit code,
+    stdout and stderr as a child's; an exception the command does not handle is raised."""
+    from click.testing import CliRunner
+
+    from medexempt.cli import main
+
+    with _as_a_fresh_process_in(cwd):
+        result = CliRunner().invoke(main, list(args), prog_name="medexempt")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        ["medexempt", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
+@contextmanager
+def _as_a_fresh_process_in(cwd: Path) -> Iterator[None]:
+    import importlib
+    import os
+    import sys
+    import tempfile
+
+    temporary = os.path.realpath(tempfile.gettempdir()) + os.sep
+
+    def of_a_temporary_folder() -> dict[str, Any]:
+        return {
+            name: module
+            for name, module in list(sys.modules.items())
+            if os.path.realpath(getattr(module, "__file__", None) or "/").startswith(temporary)
+        }
+
+    checkout = str(Path(__file__).resolve().parent.parent)
+    before, path = os.getcwd(), sys.path[:]
+    hidden = of_a_temporary_folder()
+    for name in hidden:
+        del sys.modules[name]
+    rest = [p for p in path if p not in ("", checkout)]
+    sys.path[:] = [str(cwd), *rest, checkout]
+    os.chdir(cwd)
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        os.chdir(before)
+        sys.path[:] = path
+        for name in of_a_temporary_folder():
+            del sys.modules[name]
+        sys.modules.update(hidden)
+        importlib.invalidate_caches()

@@ -17,6 +17,7 @@ from medexempt.cli import main
 from medexempt.generator.load import load
 from medexempt.generator.naming import service_method, snake_case
 from medexempt.generator.render import GeneratedFile, render
+from tests.harness import run_medexempt
 from tests.support import CASES, ROOT, XSD
 
 MEDEXEMPT = [sys.executable, "-m", "medexempt"]
@@ -25,6 +26,11 @@ MEDEXEMPT = [sys.executable, "-m", "medexempt"]
 def run(
     *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """`medexempt ARGS` in `cwd`: in this process as a fresh one there would run it, unless it
+    needs a process of its own (another environment, or `inspect`, which imports the project's
+    own package)."""
+    if env is None and args[0] != "inspect":
+        return run_medexempt(*args, cwd=cwd)
     return subprocess.run(
         [*MEDEXEMPT, *args],
         cwd=cwd,
@@ -563,3 +569,17 @@ def test_generate_loads_nothing_of_the_service(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_one_process_generates_in_two_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """xsdata remembers module paths under the working directory of its first use; a build
+    tool (or the hatch hook, which changes into the project) that generates the same package
+    name in a second folder must not fail on it."""
+    made = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        made.append(render(load(XSD, XSD / "services.toml", "bindings")))
+    assert made[0] == made[1]
