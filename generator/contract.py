@@ -179,8 +179,8 @@ class read_contract:  # noqa: N801 - used as a context manager named for what it
     def __init__(self, xsd_dir: Path, manifest: Path) -> None:
         self.xsd_dir = xsd_dir
         self.manifest = manifest
-        # A name of its own each time: xsdata remembers a package's folder, relative to the
-        # folder it was first made in, for the rest of the process.
+        # A name of its own each time: the old and the new contract are open side by side, and
+        # a caller may render a package from each.
         self.package = f"medexempt_contract_{next(_packages)}"
 
     def __enter__(self) -> Contract:
