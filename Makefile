@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run generate check lint services test bench bench-smoke bench-tools clean wheel
+.PHONY: install run generate check lint services test quick bench bench-smoke bench-tools clean wheel
 
 # Where the PostgreSQL tests connect; scripts/test-services.sh creates this user and database.
 export MEDEXEMPT_TEST_POSTGRES_URL ?= postgresql+psycopg://medexempt:medexempt@127.0.0.1:5432/medexempt_test
@@ -50,6 +50,11 @@ services:
 test: lint services
 	$(BIN)/pytest
 	$(MAKE) bench-smoke
+
+## The quick run while editing: no servers, browsers, PostgreSQL, installs or load, over every core,
+## each Hypothesis property with a fifth of its examples (tests/support.py). Not a gate: `make test` is.
+quick: install
+	MEDEXEMPT_QUICK=1 $(BIN)/pytest -m "not system" -n auto --dist loadfile -q
 
 ## Benchmarks beside their peers, in one command; reports in bench/results/ (README.md lists them).
 ## `bench-smoke` runs every part briefly, every answer still checked (CI), into build/bench-smoke/.

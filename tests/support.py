@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,6 +13,17 @@ from typing import Any
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
+# The quick run (`make quick`: MEDEXEMPT_QUICK=1, never under CI) gives each Hypothesis property a
+# fifth of its examples (at least 10): depth traded for time while editing. `make test` and CI
+# always run the counts the tests write.
+QUICK = os.environ.get("MEDEXEMPT_QUICK") == "1" and not os.environ.get("CI")
+
+
+def examples(full: int) -> int:
+    """How many examples a property runs: `full`, or a fifth of it in the quick run."""
+    return max(10, full // 5) if QUICK else full
+
+
 XSD = ROOT / "xsd"
 CASES = ROOT / "tests" / "cases"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"

@@ -20,7 +20,7 @@ from xsdata.models.datatype import XmlDateTime
 from medexempt import generated as g
 from medexempt.generated import models
 from tests.strategies import xml_datetimes
-from tests.support import canonical
+from tests.support import canonical, examples
 
 # Every character XML 1.0 allows, surrogates and non-characters excepted.
 xml_text = st.text(
@@ -93,7 +93,9 @@ send_message_responses = st.builds(
 
 # One xsdata context for the whole run: building it scans every imported module for types.
 CONTEXT = XmlContext()
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def body_child(envelope: bytes) -> etree._Element:
@@ -132,7 +134,7 @@ def test_responses_agree_with_xsdata(message: models.SendMessageResponse) -> Non
     agree(message)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(xml_datetimes())
 def test_datetime_text_agrees_with_xsdata(value: XmlDateTime) -> None:
     from medexempt.generated import xmlvalues

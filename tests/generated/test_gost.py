@@ -61,6 +61,7 @@ from medexempt.generated.xmldsig import (
 )
 from tests.gost_pki import CA_NAME, _int, _octets, _oid, _seq, certificate, gost_pki, name, pkcs12
 from tests.harness import serve_in_thread
+from tests.support import examples
 
 from . import test_signing as rsa_tests
 
@@ -94,7 +95,7 @@ def test_streebog_gives_the_standards_examples() -> None:
     assert streebog512(M2) == bytes.fromhex(H2)[::-1]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.binary(max_size=300))
 def test_streebog_agrees_with_an_independent_implementation(data: bytes) -> None:
     assert streebog512(data) == bytes(gostcrypto.gosthash.new("streebog512", data=data).digest())

@@ -42,6 +42,7 @@ from medexempt.generated.wssecurity import (
     TrustStore,
 )
 from tests.harness import serve_in_thread
+from tests.support import examples
 
 SERVICE = "EHEALTH_MEDICAL_EXEMPTION_SEARCH"
 URL = "http://service.test/sync"
@@ -563,7 +564,7 @@ def _mutated(data: bytes, picks: list[tuple[int, str, str]]) -> bytes:
     return bytes(etree.tostring(root))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     picks=st.lists(
         st.tuples(

@@ -31,7 +31,7 @@ from xsdata.formats.dataclass.serializers import XmlSerializer
 from tests.constructs import XS, XSI, ConstructCase, Generated, gateway_elements, generate
 from tests.constructs import load_construct_cases as _cases
 from tests.strategies import Strategies
-from tests.support import canonical
+from tests.support import canonical, examples
 
 # xsdata's subclass for the fault element shares ErrorInfo's type name: not a payload class.
 ELEMENTS_OF_TYPES = {"{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault"}
@@ -298,7 +298,7 @@ STRATEGY_CASES = [c for c in ACCEPTED if c.name not in UNBUILT]
 
 
 @pytest.mark.parametrize("case", STRATEGY_CASES, ids=lambda c: c.name)
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_random_payloads_from_the_dataclasses(
     case: ConstructCase, built: Corpus, data: st.DataObject

@@ -30,11 +30,11 @@ from medexempt.generated.passwords import hash_password
 from medexempt.generated.server import ServerConfig, SyncChannelApp, make_app
 from tests.e2e.service import PASSWORD, SENDER_ID, SearchService
 from tests.harness import WsgiAnswer, wsgi_call
-from tests.support import CASES, ROOT, validate_message
+from tests.support import CASES, ROOT, examples, validate_message
 
 SEEDS = tuple(sorted(path.read_bytes() for path in CASES.glob("*/message.xml")))
 MAX_BODY = 16 * 1024
-EXAMPLES = int(os.environ.get("MEDEXEMPT_FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("MEDEXEMPT_FUZZ_EXAMPLES", str(examples(300))))
 _COMMON: dict[str, Any] = {
     "max_examples": EXAMPLES,
     "deadline": None,
