@@ -85,6 +85,9 @@ def test_the_codec_figures_are_the_reports() -> None:
             row = next(line for line in text.splitlines() if line.startswith(f"| {label}"))
             shown = [float(c.strip().rstrip("×")) for c in row.split("|")[-4:-1]]
             assert shown == expected[message], (page, message, shown, expected[message])
+    codecs = " ".join((ROOT / "docs/explanation/codecs.md").read_text(encoding="utf-8").split())
+    generic, zeep = ratios["request", "xsdata generic"], ratios["request", "zeep"]
+    assert f"take {generic:.0f}× what lxml needs" in codecs and f"zeep takes {zeep:.0f}×" in codecs
     faster = [ratios[m, other] / ratios[m, "ours"] for m in ("request", "response")
               for other in ("xsdata generic", "zeep")]  # fmt: skip
     claim = (
@@ -147,6 +150,15 @@ def test_the_signing_figures_are_the_reports() -> None:
     for figure in figures:
         assert figure in speed, figure
 
+    def ms(section: str, row: str) -> float:
+        return float(_median("signing.md", section, row).removesuffix(" ms"))
+
+    ours, on_int = "GOST: ours (gmpy2)", "GOST: ours on Python's int"
+    verify = ms("verify", on_int) / ms("verify", ours)
+    sign = ms("sign", on_int) / ms("sign", ours)
+    assert f"{verify:.1f}× slower to verify and {sign:.1f}× to sign" in text
+    assert f"{ms('verify', 'GOST: gostcrypto') / ms('verify', ours):.0f}× slower to verify" in text
+
 
 def _row(report: str, first: str, second: str | None = None) -> list[str]:
     for line in (RESULTS / report).read_text(encoding="utf-8").splitlines():
@@ -162,6 +174,10 @@ def test_the_service_and_scale_figures_are_the_reports() -> None:
     )
     both = _row("service.md", "both layouts of a record")
     assert f"take {float(both[2]):.1f} ms (p50, p99 {float(both[3]):.1f} ms" in text
+    reference = " ".join(
+        (ROOT / "docs" / "reference" / "service.md").read_text(encoding="utf-8").split()
+    )
+    assert f"both layouts of a record render in {float(both[2]):.1f} ms (p50," in reference
     sqlite, postgres = _row("service.md", "SQLite"), _row("service.md", "PostgreSQL")
     first = f"{float(sqlite[1]):.1f} ms on SQLite and {float(postgres[1]):.1f} ms on PostgreSQL"
     repeated = f"against {float(sqlite[3]):.1f} and {float(postgres[3]):.1f} ms"
@@ -212,3 +228,85 @@ def test_the_flood_figures_are_the_reports() -> None:
         "`AUTHENTICATION_FAILED`"
     ) in text
     assert f"over 48 connections p99 {many['p99']} ms, p50 {many['p50']} ms" in text
+
+
+def _served(server: str, search: str, concurrency: str) -> list[str]:
+    """The row of served.md's HTTP table: requests/s, p50, p99, floor / this."""
+    for line in (RESULTS / "served.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().strip("*") for c in line.strip().strip("|").split("|")]
+        if cells[:3] == [server, search, concurrency]:
+            return cells[3:]
+    raise AssertionError(f"served.md: no row {server} {search} {concurrency}")
+
+
+def test_the_performance_narrative_is_the_reports() -> None:
+    text = " ".join(
+        (ROOT / "docs" / "explanation" / "performance.md").read_text(encoding="utf-8").split()
+    )
+    served = (RESULTS / "served.md").read_text(encoding="utf-8")
+    fixed = _row("served.md", "ours: generated server, fixed Servicer")[-1]
+    site = _row("served.md", "ours: whole reference site, SQLite")[-1]
+    assert f"fixed answer is {fixed} faster, the whole reference site" in text
+    assert f"the certificates) {site} faster" in text
+    first = {db: _served(db, "first searches", "1")[1] for db in ("SQLite", "PostgreSQL")}
+    found = {db: _served(db, "found", "1")[1] for db in ("SQLite", "PostgreSQL")}
+    assert (
+        f"{first['SQLite']} against {found['SQLite']} ms on SQLite and {first['PostgreSQL']} "
+        f"against {found['PostgreSQL']} ms on PostgreSQL"
+    ) in text
+    kept = re.search(r"a worker keeps about (\d+) records' certificates", served)
+    assert kept is not None and f"keeping about {kept[1]} records'" in text
+    floor = [_served("generated server, fixed Servicer", "found", c)[3] for c in ("1", "16", "64")]
+    ratios = sorted(float(f.rstrip("×")) for f in floor)
+    assert f"already {ratios[0]:.2f}–{ratios[-1]:.2f}× the floor" in text
+    profile = {row[0]: row[1] for row in (_row("profile.md", p) for p in _PROFILE_PARTS)}
+    send, database, log = (profile[p] for p in _PROFILE_PARTS)
+    assert f"gunicorn sending the answer ({send})" in text
+    assert f"the database round trip ({database}), the request log ({log})" in text
+    rates = [
+        int(_row("service.md", db, fmt)[2].replace(",", ""))
+        for db in ("SQLite", "PostgreSQL")
+        for fmt in ("CSV", "JSONL")
+    ]
+    assert f"import at {min(rates):,}–{max(rates):,} rows/s" in text
+    sqlite_million = _row("scale.md", "SQLite", "1,000,000")
+    assert f"and {round(float(sqlite_million[2]))} s on SQLite" in text
+    by_number = {db: _searches(db)[0] for db in ("SQLite", "PostgreSQL")}
+    assert (
+        f"a found search by number {by_number['SQLite']} ms on SQLite and "
+        f"{by_number['PostgreSQL']} ms on PostgreSQL"
+    ) in text
+    generator = re.search(r"\| \*\*([\d.]+)\*\* \|", served.split("## 4b.", 1)[1])
+    assert generator is not None and f"`medexempt generate` runs in {generator[1]} s" in text
+
+
+_PROFILE_PARTS = (
+    "gunicorn: send the answer",
+    "database (SQLAlchemy and driver)",
+    "request log (JSON line; its writing thread too)",
+)
+
+
+def _searches(database: str) -> list[str]:
+    """The p50s of scale.md's search table at 10⁶ records, in its column order."""
+    text = (RESULTS / "scale.md").read_text(encoding="utf-8").split("## Searches", 1)[1]
+    row = next(line for line in text.splitlines() if line.startswith(f"| {database} | 1,000,000 |"))
+    return [cell.split(" / ")[0].strip() for cell in row.strip().strip("|").split("|")[2:]]
+
+
+def test_the_import_guides_figures_are_the_reports() -> None:
+    text = " ".join(
+        (ROOT / "docs" / "how-to" / "import-records.md").read_text(encoding="utf-8").split()
+    )
+    seconds = [
+        float(_row("service.md", db, fmt)[4])
+        for db in ("SQLite", "PostgreSQL")
+        for fmt in ("CSV", "JSONL")
+    ]
+    assert f"100,000 rows took {min(seconds):.1f}–{max(seconds):.1f} s here" in text
+    million = {
+        db: round(float(_row("scale.md", db, "1,000,000")[2])) for db in ("PostgreSQL", "SQLite")
+    }
+    assert (
+        f"10⁶ {million['PostgreSQL']} s on PostgreSQL and {million['SQLite']} s on SQLite" in text
+    )
