@@ -290,12 +290,14 @@ def start(
     servers: ExitStack, name: str, command: list[str], folder: Path, env: dict[str, str], port: int
 ) -> Server:
     """`command` started the way the tests start a real server (`tests.harness.running_server`),
-    stopped when `servers` closes; once its /healthz answers."""
+    stopped when `servers` closes; once its /healthz answers 200."""
     log = folder / f"{re.sub(r'[^a-z]', '', name.lower())}.log"
     ready = f"http://127.0.0.1:{port}/healthz"
     try:
         process = servers.enter_context(
-            running_server(command, ready=ready, log=log, cwd=folder, env=env, timeout=60)
+            running_server(
+                command, ready=ready, log=log, cwd=folder, env=env, timeout=60, status=200
+            )
         )
     except RuntimeError as exc:
         raise BenchmarkError(f"{name}: {str(exc)[-2000:]}") from exc

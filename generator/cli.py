@@ -196,7 +196,11 @@ class _ProjectCommand(click.Command):
     ) -> click.Context:
         if "default_map" not in extra:
             settings = _project_settings(Path.cwd())
-            extra["default_map"] = {k: v for k, v in settings.items() if k in self.takes}
+            defaults = {k: v for k, v in settings.items() if k in self.takes}
+            handed = parent.default_map if parent is not None else None
+            if handed is not None and info_name is not None:  # a caller's defaults win
+                defaults |= handed.get(info_name) or {}
+            extra["default_map"] = defaults
         return super().make_context(info_name, args, parent, **extra)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import keyword
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -301,9 +303,46 @@ def _services(
         for method, ids in sorted(methods.items())
         if len(ids) > 1
     ]
+    problems += [
+        Problem(
+            shown,
+            None,
+            f"{service.id}: the method name {service.method!r} {why}: give it "
+            'another method = "..." in [[services]]',
+        )
+        for service in services
+        if (why := _unusable_method(service.method))
+    ]
     if problems:
         raise GeneratorError(problems)
     return tuple(sorted(services, key=lambda s: s.id))
+
+
+def _unusable_method(name: str) -> str:
+    """Why `name` cannot be a service's method on the generated Client, AsyncClient and
+    Servicer, or "" when it can."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        return "is not a Python identifier"
+    if name.startswith("_"):
+        return "starts with an underscore (the clients' own attributes do)"
+    if name in _client_names():
+        return "is one of the generated clients' own methods, which it would replace"
+    return ""
+
+
+@functools.cache
+def _client_names() -> frozenset[str]:
+    """The public names the generated clients' bases define (generator/runtime/calls.py)."""
+    import ast
+
+    tree = ast.parse((Path(__file__).with_name("runtime") / "calls.py").read_text("utf-8"))
+    return frozenset(
+        node.name
+        for cls in tree.body
+        if isinstance(cls, ast.ClassDef) and cls.name in ("ClientBase", "AsyncClientBase")
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    )
 
 
 # The gateway's parts by role, found from SendMessage and SendMessageResponse down (published

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import unicodedata
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -77,31 +79,39 @@ def render(project: Project) -> list[GeneratedFile]:
 
 
 # Names, namespaces, paths and settings go into generated comments and docstrings as they are: a
-# line break would end the comment (what follows would be code), a quote or backslash could end
-# or change the docstring. Documentation and schema text go through escaping filters instead.
+# line break would end the comment (what follows would be code), a format character (a bidi
+# override, a zero-width space) would make the code read otherwise than it runs, a quote or
+# backslash could end or change a docstring, and `--` would end the WSDL's XML comment.
+# Documentation and schema text go through escaping filters instead.
+_BREAKING = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})  # control, format, separators, surrogates
 _NOT_IN_CODE = frozenset('"\\')
+
+
+def _unwritable(value: str, comment_only: bool, xml_comment: bool) -> list[str]:
+    """What of `value` generated code cannot carry as it is, each named once."""
+    found = sorted(
+        {
+            f"U+{ord(c):04X}"
+            for c in value
+            if unicodedata.category(c) in _BREAKING or (c in _NOT_IN_CODE and not comment_only)
+        }
+    )
+    ends_xml_comment = xml_comment and ("--" in value or value.endswith("-"))
+    return [*found, *(["'--'"] if ends_xml_comment else [])]
 
 
 def _refuse_unwritable(project: Project) -> None:
     """A GeneratorError naming each string of the model that cannot be written into the
-    generated code as it is (a control or line-separator character, a quote, a backslash)."""
+    generated code as it is (see `_BREAKING`); a value of a kind it does not know is a bug."""
     problems = []
     seen: set[int] = set()
 
-    def visit(value: object, where: str, comment_only: bool) -> None:
+    def visit(value: object, where: str, comment_only: bool, xml_comment: bool = False) -> None:
         if isinstance(value, str):
-            bad = [
-                c for c in value if not c.isprintable() or (c in _NOT_IN_CODE and not comment_only)
-            ]
+            bad = _unwritable(value, comment_only, xml_comment)
             if bad:
-                shown = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
-                problems.append(
-                    Problem(
-                        where,
-                        None,
-                        f"{value[:200]!r} holds {shown}, which generated code cannot carry",
-                    )
-                )
+                said = f"{value[:200]!r} holds {', '.join(bad)}, which generated code cannot carry"
+                problems.append(Problem(where, None, said))
         elif isinstance(value, tuple):
             for item in value:
                 label = next(
@@ -111,18 +121,27 @@ def _refuse_unwritable(project: Project) -> None:
                     item,
                     f"{where}[{label[:80]!r}]" if isinstance(label, str) and label else where,
                     comment_only,
+                    xml_comment,
                 )
-        elif (
-            dataclasses.is_dataclass(value)
-            and not isinstance(value, type)
-            and id(value) not in seen
-        ):
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if id(value) in seen:
+                return
             seen.add(id(value))
             for f in dataclasses.fields(value):
                 if (type(value).__name__, f.name) in _VERBATIM:
                     continue
                 here = f"{where}.{f.name}" if where else f.name
-                visit(getattr(value, f.name), here, comment_only or f.name in _COMMENTS)
+                kind = (type(value).__name__, f.name)
+                visit(
+                    getattr(value, f.name),
+                    here,
+                    comment_only or f.name in _COMMENTS,
+                    xml_comment or kind in _XML_COMMENT,
+                )
+        elif not isinstance(value, int | float | Enum | None):
+            raise TypeError(
+                f"{where}: a {type(value).__name__} the writability check does not know"
+            )
 
     visit(project, "", False)
     if problems:
@@ -130,9 +149,10 @@ def _refuse_unwritable(project: Project) -> None:
 
 
 # Text that is code or XML already (escaped where it is written), and fields that only ever go
-# into a `#` comment (quotes and backslashes are harmless there; line breaks are not).
+# into comments (quotes and backslashes are harmless there; line breaks and `--` are not).
 _VERBATIM = frozenset({("Project", "models_source"), ("Schema", "text")})
 _COMMENTS = frozenset({"command", "sources"})
+_XML_COMMENT = frozenset({("Source", "path")})  # also in the WSDL's header comment
 
 
 @functools.cache

@@ -25,7 +25,6 @@ from typing import NoReturn
 import click
 
 PLUGINS = "medexempt.commands"  # the entry-point group other packages add commands by
-GENERATOR = "medexempt.generator.cli"
 # The generator's commands, by name (a test checks this against the generator's own group), so
 # that a plugin's command is found without importing the generator.
 GENERATOR_COMMANDS = ("check", "diff", "example", "generate", "init", "inspect", "verify-signature")
@@ -61,12 +60,15 @@ class Commands(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
-        if args and not name.startswith("-") and self.get_command(ctx, name) is None:
+        if not args or name.startswith("-"):
+            return super().resolve_command(ctx, args)
+        command = self.get_command(ctx, name)
+        if command is None and not ctx.resilient_parsing:  # not while completing a command line
             known = self.list_commands(ctx)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             ctx.fail(f"no such command {name!r}{hint} (known: {', '.join(known)})")
-        return super().resolve_command(ctx, args)
+        return (command.name if command else None), command, args[1:]
 
 
 def _plugins() -> dict[str, EntryPoint]:
@@ -111,12 +113,11 @@ def _unavailable(name: str, missing: str) -> click.Command:
 
 
 def _version() -> str:
-    try:
-        return distribution("medexempt").version
-    except PackageNotFoundError:  # a checkout that is not installed
-        from medexempt.generator import __version__
+    """The code's own version (`medexempt.generator` is only its package's __init__ here), the
+    same that `python -m medexempt.generator --version` and the generated headers say."""
+    from medexempt.generator import __version__
 
-        return __version__
+    return __version__
 
 
 @click.group(cls=Commands)

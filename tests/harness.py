@@ -126,19 +126,26 @@ def free_port() -> int:
 
 
 def wait_until_serving(
-    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float = 30.0,
+    status: int | None = None,
 ) -> None:
-    """Return once `url` answers; RuntimeError with the log when the process exits or is late."""
+    """Return once `url` answers (with `status`, when given); RuntimeError with the log when the
+    process exits or is late."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = log.read_text(errors="replace")
             raise RuntimeError(f"the server exited with {process.returncode}:\n{output}")
         try:
-            httpx.get(url, timeout=1.0)
-            return
+            answer = httpx.get(url, timeout=1.0)
+            if status is None or answer.status_code == status:
+                return
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"the server did not answer on {url} within {timeout} s")
 
 
@@ -151,15 +158,16 @@ def running_server(
     cwd: Path,
     env: Mapping[str, str],
     timeout: float = 60.0,
+    status: int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`command` running until the block ends, once `ready` (a URL) answers; stopped with
-    SIGTERM, killed if it does not stop within 20 s."""
+    """`command` running until the block ends, once `ready` (a URL) answers (with `status`, when
+    given); stopped with SIGTERM, killed if it does not stop within 20 s."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             list(command), cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            wait_until_serving(ready, process, log, timeout=timeout)
+            wait_until_serving(ready, process, log, timeout=timeout, status=status)
             yield process
         finally:
             process.terminate()
@@ -197,23 +205,23 @@ def _as_a_fresh_process_in(cwd: Path) -> Iterator[None]:
     import importlib
     import os
     import sys
-    import tempfile
 
-    temporary = os.path.realpath(tempfile.gettempdir()) + os.sep
+    written = _written_by_tests()
 
-    def of_a_temporary_folder() -> dict[str, Any]:
+    def generated_by_other_tests() -> dict[str, Any]:
         return {
             name: module
             for name, module in list(sys.modules.items())
-            if os.path.realpath(getattr(module, "__file__", None) or "/").startswith(temporary)
+            if written(getattr(module, "__file__", None) or "")
         }
 
     checkout = str(Path(__file__).resolve().parent.parent)
     before, path = os.getcwd(), sys.path[:]
-    hidden = of_a_temporary_folder()
+    hidden = generated_by_other_tests()
     for name in hidden:
         del sys.modules[name]
-    rest = [p for p in path if p not in ("", checkout)]
+    # Folders of other tests' generated packages (a fresh process has none of them on its path).
+    rest = [p for p in path if p not in ("", checkout) and not written(p)]
     sys.path[:] = [str(cwd), *rest, checkout]
     os.chdir(cwd)
     importlib.invalidate_caches()
@@ -222,7 +230,32 @@ def _as_a_fresh_process_in(cwd: Path) -> Iterator[None]:
     finally:
         os.chdir(before)
         sys.path[:] = path
-        for name in of_a_temporary_folder():
+        for name in generated_by_other_tests():
             del sys.modules[name]
         sys.modules.update(hidden)
         importlib.invalidate_caches()
+
+
+def _written_by_tests() -> Callable[[str], bool]:
+    """Whether a file or folder is one tests wrote: under the temporary folder, but not this
+    checkout's nor the environment's (both may be there too, as in CI's clean clone in /tmp)."""
+    import os
+    import sys
+    import sysconfig
+    import tempfile
+
+    def real(path: str) -> str:
+        return os.path.realpath(path) + os.sep
+
+    temporary = real(tempfile.gettempdir())
+    installed = {real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    installed |= {real(p) for p in sysconfig.get_paths().values()}
+    installed.add(real(str(Path(__file__).resolve().parent.parent)))
+
+    def written(path: str) -> bool:
+        if not path:
+            return False
+        where = real(path)
+        return where.startswith(temporary) and not any(where.startswith(p) for p in installed)
+
+    return written

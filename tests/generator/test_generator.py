@@ -212,7 +212,14 @@ def test_generate_refuses_a_project_root(project_copy: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ['a\nimport os; os.system("echo injected")\n#.xsd', "tab\there.xsd", "ls\u2028.xsd"]
+    "name",
+    [
+        'a\nimport os; os.system("echo injected")\n#.xsd',
+        "tab\there.xsd",
+        "ls\u2028.xsd",
+        "bidi\u202eoverride.xsd",  # the code would read otherwise than it runs
+        "two--dashes.xsd",  # would end the WSDL's XML comment
+    ],
 )
 def test_a_name_that_would_break_out_of_a_comment_is_refused(tmp_path: Path, name: str) -> None:
     """Schema file names (and names, namespaces, settings) are written into comments and
@@ -231,7 +238,22 @@ def test_a_name_that_would_break_out_of_a_comment_is_refused(tmp_path: Path, nam
     assert result.exit_code == 2, result.output
     assert "which generated code cannot carry" in result.output
     assert "injected" not in result.output.replace(repr(name)[1:-1], "")  # shown escaped only
+    assert name not in result.output or name.isprintable()
     assert not (tmp_path / "pkg").exists()
+
+
+def test_names_that_code_can_carry_are_kept(tmp_path: Path) -> None:
+    """A no-break space, Cyrillic and single dashes in a file name are written as they are."""
+    name = "Справочник\u00a0услуг-v1.xsd"
+    shutil.copytree(XSD, tmp_path / "xsd")
+    (tmp_path / "xsd" / "MedicalExemptionSearch.xsd").rename(tmp_path / "xsd" / name)
+    manifest = tmp_path / "xsd" / "services.toml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace('"MedicalExemptionSearch.xsd"', f'"{name}"'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["generate", "--xsd-dir", str(tmp_path / "xsd"),
+                                       "--out", str(tmp_path / "pkg")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"#   {name}  " in (tmp_path / "pkg" / "models.py").read_text(encoding="utf-8")
 
 
 def test_generate_leaves_nested_and_foreign_files_alone(project_copy: Path) -> None:
@@ -583,3 +605,26 @@ def test_one_process_generates_in_two_folders(
         monkeypatch.chdir(tmp_path / name)
         made.append(render(load(XSD, XSD / "services.toml", "bindings")))
     assert made[0] == made[1]
+
+
+@pytest.mark.parametrize(
+    ("method", "why"),
+    [
+        ("call", "one of the generated clients' own methods"),
+        ("class", "not a Python identifier"),
+        ("search-by", "not a Python identifier"),
+        ("_private", "starts with an underscore"),
+    ],
+)
+def test_a_method_name_the_clients_cannot_have_is_refused(
+    project_copy: Path, method: str, why: str
+) -> None:
+    manifest = project_copy / "xsd" / "services.toml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text + f'method = "{method}"\n', encoding="utf-8")
+    done = run("check", cwd=project_copy)
+    assert done.returncode == 2
+    assert f"the method name {method!r} is {why}" in done.stderr or (
+        f"the method name {method!r} {why}" in done.stderr
+    ), done.stderr
+    assert 'another method = "..." in [[services]]' in done.stderr
