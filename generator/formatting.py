@@ -23,7 +23,7 @@ def format_python(source: str, filename: str) -> str:
     _check_parses(source, filename)
     if not _needs_layout(source):  # the runtime's files, and much of the templates' output
         return source.strip("\n") + "\n"
-    spans = _multiline_strings(source, filename)
+    spans = _multiline_strings(source)
     ends_inside = {n for first, last in spans for n in range(first, last)}
     starts_inside = {n for first, last in spans for n in range(first + 1, last + 1)}
     lines: list[str] = []
@@ -61,25 +61,21 @@ def _check_parses(source: str, filename: str) -> None:
         ) from exc
 
 
-def _multiline_strings(source: str, filename: str) -> list[tuple[int, int]]:
+def _multiline_strings(source: str) -> list[tuple[int, int]]:
     """The first and last line of every string token that spans lines."""
     spans: list[tuple[int, int]] = []
     # Python 3.12 splits f-strings into START ... END tokens; earlier versions give one STRING.
     starts = {getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "TSTRING_START", -1)}
     ends = {getattr(tokenize, "FSTRING_END", -1), getattr(tokenize, "TSTRING_END", -1)}
     opened: list[int] = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type in starts:
-                opened.append(token.start[0])
-            elif token.type in ends and opened:
-                first = opened.pop()
-                if token.end[0] > first:
-                    spans.append((first, token.end[0]))
-            elif token.type == tokenize.STRING and token.end[0] > token.start[0]:
-                spans.append((token.start[0], token.end[0]))
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise GeneratorError(
-            [Problem(filename, None, f"generated code does not parse: {exc}")]
-        ) from exc
+    # `source` parsed (`_check_parses`), so it tokenizes.
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in starts:
+            opened.append(token.start[0])
+        elif token.type in ends and opened:
+            first = opened.pop()
+            if token.end[0] > first:
+                spans.append((first, token.end[0]))
+        elif token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            spans.append((token.start[0], token.end[0]))
     return spans

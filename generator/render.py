@@ -128,15 +128,14 @@ def _refuse_unwritable(project: Project) -> None:
                 return
             seen.add(id(value))
             for f in dataclasses.fields(value):
-                if (type(value).__name__, f.name) in _VERBATIM:
+                field = (type(value).__name__, f.name)
+                if field in _VERBATIM:
                     continue
-                here = f"{where}.{f.name}" if where else f.name
-                kind = (type(value).__name__, f.name)
                 visit(
                     getattr(value, f.name),
-                    here,
-                    comment_only or f.name in _COMMENTS,
-                    xml_comment or kind in _XML_COMMENT,
+                    f"{where}.{f.name}" if where else f.name,
+                    comment_only or field in _COMMENTS,
+                    xml_comment or field in _XML_COMMENT,
                 )
         elif not isinstance(value, int | float | Enum | None):
             raise TypeError(
@@ -151,7 +150,7 @@ def _refuse_unwritable(project: Project) -> None:
 # Text that is code or XML already (escaped where it is written), and fields that only ever go
 # into comments (quotes and backslashes are harmless there; line breaks and `--` are not).
 _VERBATIM = frozenset({("Project", "models_source"), ("Schema", "text")})
-_COMMENTS = frozenset({"command", "sources"})
+_COMMENTS = frozenset({("Project", "command"), ("Project", "sources")})
 _XML_COMMENT = frozenset({("Source", "path")})  # also in the WSDL's header comment
 
 

@@ -10,6 +10,7 @@ it answers, and stops it afterwards, its output kept in a log the failure shows.
 
 from __future__ import annotations
 
+import functools
 import io
 import socket
 import subprocess
@@ -185,8 +186,9 @@ def run_medexempt(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`medexempt ARGS` run in `cwd`, in this process (a child would spend 0.6 s importing): with
     the state `python -m medexempt` started there has — that working directory, `sys.path` with
     it first and this checkout last (as the editable install's .pth puts it), and no module of a
-    temporary folder (packages other tests generated and imported) importable by name. Exit code,
-    stdout and stderr as a child's; an exception the command does not handle is raised."""
+    temporary folder that tests wrote (packages other tests generated and imported) importable by
+    name, nor their folders on `sys.path`. Exit code, stdout and stderr as a child's; an exception
+    the command does not handle is raised."""
     from click.testing import CliRunner
 
     from medexempt.cli import main
@@ -215,7 +217,7 @@ def _as_a_fresh_process_in(cwd: Path) -> Iterator[None]:
             if written(getattr(module, "__file__", None) or "")
         }
 
-    checkout = str(Path(__file__).resolve().parent.parent)
+    checkout = str(_CHECKOUT)
     before, path = os.getcwd(), sys.path[:]
     hidden = generated_by_other_tests()
     for name in hidden:
@@ -236,6 +238,10 @@ def _as_a_fresh_process_in(cwd: Path) -> Iterator[None]:
         importlib.invalidate_caches()
 
 
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+@functools.cache
 def _written_by_tests() -> Callable[[str], bool]:
     """Whether a file or folder is one tests wrote: under the temporary folder, but not this
     checkout's nor the environment's (both may be there too, as in CI's clean clone in /tmp)."""
@@ -250,7 +256,7 @@ def _written_by_tests() -> Callable[[str], bool]:
     temporary = real(tempfile.gettempdir())
     installed = {real(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     installed |= {real(p) for p in sysconfig.get_paths().values()}
-    installed.add(real(str(Path(__file__).resolve().parent.parent)))
+    installed.add(real(str(_CHECKOUT)))
 
     def written(path: str) -> bool:
         if not path:
