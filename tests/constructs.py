@@ -21,6 +21,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from lxml import etree
+from xsdata.formats.dataclass.context import XmlContext
 
 from tests.support import ROOT, XSD
 
@@ -140,6 +141,13 @@ class Generated:
         if str(self.src) not in sys.path:
             sys.path.insert(0, str(self.src))
         return importlib.import_module(self.case.package)
+
+    @cached_property
+    def xsdata_context(self) -> XmlContext:
+        """xsdata's own binding context for this package's classes only: the reference reader
+        finds an xsi:type among them, not among other cases' classes of the same name (and indexes
+        them once, not on every parse)."""
+        return XmlContext(models_package=f"{self.case.package}.")
 
     @cached_property
     def validator(self) -> etree.XMLSchema:

@@ -10,6 +10,7 @@ generated packages must pass `mypy --strict`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import subprocess
 import sys
@@ -23,7 +24,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from xsdata.exceptions import ParserError
-from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.models.generics import DerivedElement
 from xsdata.formats.dataclass.parsers import XmlParser
 from xsdata.formats.dataclass.serializers import XmlSerializer
@@ -94,7 +94,7 @@ def _payload_class(result: Generated, element: etree._Element) -> type[Any]:
     prefix, _, local = declared.rpartition(":")
     namespace = element.nsmap.get(prefix or None)
     qname = f"{{{namespace}}}{local}" if namespace else local
-    context = XmlContext()
+    context = result.xsdata_context
     models = result.package.models
     for value in vars(models).values():
         if isinstance(value, type) and hasattr(value, "__dataclass_fields__"):
@@ -137,7 +137,9 @@ def test_message_reads_and_writes_as_xsdata_does(
     if data.get(f"{{{XSI}}}type", "").startswith("xs:"):
         # A built-in type: xsdata reads it as the value of the gateway's own data field.
         holder = type(body.request.request_data)
-        field = XmlParser().parse(copy.deepcopy(data.getparent()), holder)
+        field = XmlParser(context=result.xsdata_context).parse(
+            copy.deepcopy(data.getparent()), holder
+        )
         if message.name in case.better_than_xsdata:
             assert isinstance(ours, DerivedElement) and ours.value == field.data
         else:
@@ -145,7 +147,7 @@ def test_message_reads_and_writes_as_xsdata_does(
     else:
         cls = _payload_class(result, data)
         try:
-            theirs = XmlParser().parse(copy.deepcopy(data), cls)
+            theirs = XmlParser(context=result.xsdata_context).parse(copy.deepcopy(data), cls)
         except ParserError:
             assert message.name in case.better_than_xsdata, "xsdata refuses a valid message"
             theirs = None
@@ -330,3 +332,31 @@ def test_random_payloads_from_the_dataclasses(
         )
         # Invalid only where the object is (an empty single choice), xsdata writing the same.
         assert valid or case.name in ("repeated-choice",), str(result.validator.error_log)
+
+
+def test_a_type_named_by_xsi_type_is_this_packages_own(
+    built: Corpus, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two packages of one schema in a process (two versions of a service, say): an xs:anyType
+    field typed by xsi:type reads to the reading package's class, never to the other's — xsdata's
+    own lookup would take the class imported last."""
+    case = next(c for c in ACCEPTED if c.name == "nested-any-type")
+    first = built[case.name]
+    second = generate(
+        dataclasses.replace(case, name="nested-any-type-again"), tmp_path_factory.mktemp("again")
+    )
+    assert second.exit_code == 0, second.output
+    typed = case.folder / "messages" / "typed.xml"
+    for reader, other in ((first, second), (second, first)):
+        envelope = reader.envelope(typed.read_bytes())
+        data = reader.package.read_message(envelope).body.request.request_data.data
+        assert type(data.extra) is reader.package.models.Attachment, type(data.extra).__module__
+        assert all(type(item) is not other.package.models.Attachment for item in data.items), (
+            data.items
+        )
+        assert (
+            reader.package.read_message(
+                reader.package.write_envelope(reader.package.read_message(envelope))
+            ).body.request.request_data.data
+            == data
+        )
