@@ -21,6 +21,7 @@ from xsdata.codegen.container import ClassContainer
 from xsdata.codegen.exceptions import CodegenError
 from xsdata.codegen.handlers import CreateCompoundFields
 from xsdata.codegen.models import Attr, Class, get_restriction_choice
+from xsdata.codegen.parsers import SchemaParser
 from xsdata.codegen.transformer import ResourceTransformer
 from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.generator import DataclassGenerator
@@ -28,6 +29,7 @@ from xsdata.formats.dataclass.models.elements import XmlMeta, XmlVar
 from xsdata.models.config import GeneratorConfig, StructureStyle
 from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 from xsdata.models.enums import Tag
+from xsdata.models.xsd import Schema
 from xsdata.utils import package as xsdata_package
 from xsdata.utils.collections import group_by
 from xsdata.utils.namespaces import build_qname
@@ -101,7 +103,19 @@ class _Container(ClassContainer):
                     step[position] = _OrderKeepingCompounds(self)
 
 
+# How xsdata's own XSD model classes map to XML: the same for every schema file, so built once per
+# process rather than once per file (xsdata makes a new context for each parser it creates).
+_SCHEMA_CONTEXT = XmlContext()
+
+
 class _Transformer(ResourceTransformer):
+    def parse_schema(self, uri: str, namespace: str | None) -> Schema | None:
+        input_stream = self.load_resource(uri)
+        if input_stream is None:
+            return None
+        parser = SchemaParser(target_namespace=namespace, location=uri, context=_SCHEMA_CONTEXT)
+        return parser.from_bytes(input_stream, Schema)
+
     def analyze_classes(self, classes: list[Class]) -> list[Class]:
         container = _Container(config=self.config)
         container.extend(classes)
