@@ -250,6 +250,7 @@ def _written_by_tests() -> Callable[[str], bool]:
     import sysconfig
     import tempfile
 
+    @functools.cache  # asked for every loaded module at every run: thousands of lstat calls each
     def real(path: str) -> str:
         return os.path.realpath(path) + os.sep
 
