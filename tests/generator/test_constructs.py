@@ -360,3 +360,27 @@ def test_a_type_named_by_xsi_type_is_this_packages_own(
             ).body.request.request_data.data
             == data
         )
+
+
+@pytest.mark.parametrize(
+    ("original", "bad", "field"),
+    [
+        (b"<count>9</count>", b"<count>abc</count>", "DefaultsRequest.count"),
+        (b'limit="3"', b'limit="3x"', "DefaultsRequest.limit"),
+        (b"<mode>slow</mode>", b"<mode>medium</mode>", "DefaultsRequest.mode"),
+        (b"<count>9</count>", b"<count>" + b"7" * 5000 + b"x</count>", "DefaultsRequest.count"),
+    ],
+    ids=["element", "attribute", "enumeration", "long"],
+)
+def test_a_value_xsdata_cannot_convert_is_refused(
+    built: Corpus, original: bytes, bad: bytes, field: str
+) -> None:
+    """Through xsdata's generic parser: xsdata itself only warns and keeps the text (a str in an
+    int or enum field); the codec refuses the message, naming the field, in a bounded reason."""
+    result = built["defaults"]
+    sample = (result.case.folder / "messages" / "given.xml").read_bytes()
+    assert original in sample
+    with pytest.raises(result.package.MessageError) as refused:
+        result.package.read_message(result.envelope(sample.replace(original, bad, 1)))
+    assert field in refused.value.reason, refused.value.reason
+    assert len(refused.value.reason) < 300, len(refused.value.reason)
