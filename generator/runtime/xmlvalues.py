@@ -45,7 +45,15 @@ def parse_int(text: str) -> int:
     return int(text)
 
 
+def _wrong(value: object, expected: str) -> TypeError:
+    # A value of another type would be written as whatever its str() is ("abc" for an xs:int, "true"
+    # for the string "false" as a boolean): the writer refuses it, and `mistyped` names the field.
+    return TypeError(f"expected {expected}, got {type(value).__name__}")
+
+
 def format_int(value: int) -> str:
+    if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise _wrong(value, "int")
     return str(value)
 
 
@@ -59,7 +67,11 @@ def parse_bool(text: str) -> bool:
 
 
 def format_bool(value: bool) -> str:
-    return "true" if value else "false"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    raise _wrong(value, "bool")
 
 
 def parse_float(text: str) -> float:
@@ -68,6 +80,8 @@ def parse_float(text: str) -> float:
 
 
 def format_float(value: float) -> str:
+    if not isinstance(value, (float, int)) or isinstance(value, bool):
+        raise _wrong(value, "float")
     return str(converter.serialize(value))
 
 
@@ -77,6 +91,9 @@ def parse_decimal(text: str) -> Decimal:
 
 
 def format_decimal(value: Decimal) -> str:
+    # An int is a decimal's value too; a float is not (1e+20 is no xs:decimal).
+    if not isinstance(value, (Decimal, int)) or isinstance(value, bool):
+        raise _wrong(value, "Decimal")
     return str(converter.serialize(value))
 
 
@@ -159,6 +176,8 @@ def parse_datetime(text: str) -> XmlDateTime:
 
 
 def format_datetime(value: XmlDateTime) -> str:
+    if not isinstance(value, XmlDateTime):
+        raise _wrong(value, "XmlDateTime")
     year, month, day, hour, minute, second, fraction, offset = value
     if offset is not None and abs(offset) > 14 * 60:
         raise ValueError(f"offset {offset} minutes is outside -14:00..+14:00")
@@ -209,6 +228,8 @@ def parse_date(text: str) -> XmlDate:
 
 
 def format_date(value: XmlDate) -> str:
+    if not isinstance(value, XmlDate):
+        raise _wrong(value, "XmlDate")
     return str(value)
 
 
@@ -217,6 +238,8 @@ def parse_time(text: str) -> XmlTime:
 
 
 def format_time(value: XmlTime) -> str:
+    if not isinstance(value, XmlTime):
+        raise _wrong(value, "XmlTime")
     return str(value)
 
 
@@ -225,6 +248,8 @@ def parse_duration(text: str) -> XmlDuration:
 
 
 def format_duration(value: XmlDuration) -> str:
+    if not isinstance(value, XmlDuration):
+        raise _wrong(value, "XmlDuration")
     return str(value)
 
 
@@ -303,25 +328,34 @@ def parse_hex(text: str) -> bytes:
 
 
 def format_hex(value: bytes) -> str:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise _wrong(value, "bytes")  # a float has a .hex() of its own
     return value.hex().upper()
 
 
-def mistyped(value: object, hint: object = object, path: str = "") -> str | None:
+def mistyped(
+    value: object, hint: object = object, path: str = "", *, none_fits: bool = False
+) -> str | None:
     """The first field of `value` (a tree of generated dataclasses) whose value is not of its
-    declared type, as "path: expected T, got U", or None. Run only after a write failed, to say
-    where; `object` fields (payloads, xs:any) are checked against the value's own class."""
+    declared type, as "path: expected T, got U", or None. Run after a specialised write failed,
+    to say where, and around xsdata's generic parser and serializer, which take a value of another
+    type for its str(); `object` fields (payloads, xs:any) are checked against the value's own
+    class. `none_fits`: None is taken anywhere (xsdata's item of a nillable list is typed without
+    it, and None is never written as text)."""
 
+    if none_fits and value is None:
+        return None
     where = path or type(value).__name__
     if hint is typing.Any or hint is object:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return _mistyped_fields(value, where)
+            return _mistyped_fields(value, where, none_fits)
         return None
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         members = typing.get_args(hint)
         for member in members:
             if _fits(value, member):
-                return mistyped(value, member, where)
+                return mistyped(value, member, where, none_fits=none_fits)
         named = sorted(members, key=lambda member: member is type(None))  # None last
         return _expected(where, " or ".join(_type_name(member) for member in named), value)
     if origin in (list, tuple):
@@ -329,27 +363,40 @@ def mistyped(value: object, hint: object = object, path: str = "") -> str | None
             return _expected(where, _type_name(hint), value)
         (item_hint, *_) = typing.get_args(hint) or (object,)
         for index, item in enumerate(value):
-            found = mistyped(item, item_hint, f"{where}[{index}]")
+            found = mistyped(item, item_hint, f"{where}[{index}]", none_fits=none_fits)
             if found:
                 return found
         return None
     if not _fits(value, hint):
         return _expected(where, _type_name(hint), value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _mistyped_fields(value, where)
+        return _mistyped_fields(value, where, none_fits)
     return None
 
 
-def _mistyped_fields(value: Any, where: str) -> str | None:
+def _mistyped_fields(value: Any, where: str, none_fits: bool) -> str | None:
 
-    hints = typing.get_type_hints(type(value))
+    hints = _hints(type(value))
     for each in dataclasses.fields(value):
         found = mistyped(
-            getattr(value, each.name), hints.get(each.name, object), f"{where}.{each.name}"
+            getattr(value, each.name),
+            hints.get(each.name, object),
+            f"{where}.{each.name}",
+            none_fits=none_fits,
         )
         if found:
             return found
     return None
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _fits(value: object, hint: object) -> bool:

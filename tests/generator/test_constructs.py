@@ -38,7 +38,11 @@ ELEMENTS_OF_TYPES = {"{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1
 CASES = _cases()
 ACCEPTED = [c for c in CASES if c.refused is None]
 # Known gaps, each naming its issue: the test runs and must fail, so a fix is noticed.
-KNOWN_GAPS: dict[tuple[str, str], str] = {}
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    # xsdata drops the default of an optional element, and reads it empty as "" whatever its type:
+    # the codecs refuse the message (a str in an enum field) rather than read the default.
+    ("defaults", "empty-elements.xml"): "an empty optional element with a default is refused",
+}
 MESSAGES = [
     pytest.param(
         c,
@@ -51,6 +55,11 @@ MESSAGES = [
     for c in ACCEPTED
     for m in c.messages
 ]
+
+
+def _readable(case: ConstructCase) -> list[Path]:
+    """The case's samples but its known gaps (those are tested to fail, above)."""
+    return [m for m in case.messages if (case.name, m.name) not in KNOWN_GAPS]
 
 
 class Corpus(dict[str, Generated]):
@@ -194,7 +203,7 @@ def test_generated_packages_pass_mypy_strict(built: Corpus) -> None:
 def _payloads(result: Generated) -> dict[str, list[object]]:
     """The typed payloads of a case's samples, by the qname of their type."""
     found: dict[str, list[object]] = {}
-    for message in result.case.messages:
+    for message in _readable(result.case):
         body = result.package.read_message(result.envelope(message.read_bytes())).body
         part = (
             body.request.request_data if hasattr(body, "request") else body.response.response_data
@@ -273,7 +282,7 @@ def test_wsdl_schemas_are_the_contract(case: ConstructCase, built: Corpus, tmp_p
     files accept: every sample, and what we write from it."""
     result = built[case.name]
     validator = _wsdl_validator(result, tmp_path)
-    for message in case.messages:
+    for message in _readable(case):
         envelope = result.envelope(message.read_bytes())
         written = result.package.write_envelope(result.package.read_message(envelope))
         for document in (envelope, written):
@@ -384,3 +393,49 @@ def test_a_value_xsdata_cannot_convert_is_refused(
         result.package.read_message(result.envelope(sample.replace(original, bad, 1)))
     assert field in refused.value.reason, refused.value.reason
     assert len(refused.value.reason) < 300, len(refused.value.reason)
+
+
+def _holder(value: object, name: str) -> object | None:
+    """The first dataclass in `value`'s tree with a field `name`."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return None
+    if any(f.name == name for f in dataclasses.fields(value)):
+        return value
+    for each in dataclasses.fields(value):
+        child = getattr(value, each.name)
+        for item in child if isinstance(child, list) else [child]:
+            found = _holder(item, name)
+            if found is not None:
+                return found
+    return None
+
+
+@pytest.mark.parametrize(
+    ("case_name", "message", "field", "wrong"),
+    [
+        ("doctype-schema", "response.xml", "ok", "false"),  # once written as "true"
+        ("gateway-copy", "request.xml", "n", "5"),
+        ("qualified", "request.xml", "from_value", "2024-01-01"),
+        ("abstract-xsi-type", "derived.xml", "chip", 0),
+        ("defaults", "given.xml", "count", "abc"),  # xsdata's generic serializer
+        ("defaults", "given.xml", "limit", "3"),
+        ("defaults", "given.xml", "mode", "medium"),
+    ],
+    ids=["str-for-bool", "str-for-int", "str-for-date", "int-for-bool", "generic-element",
+         "generic-attribute", "generic-enum"],
+)  # fmt: skip
+def test_a_value_of_the_wrong_type_is_not_written(
+    built: Corpus, case_name: str, message: str, field: str, wrong: object
+) -> None:
+    """A field holding a value of another type is a SerializationError naming the field, never
+    its str() on the wire."""
+    result = built[case_name]
+    read = result.package.read_message(
+        result.envelope((result.case.folder / "messages" / message).read_bytes())
+    )
+    holder = _holder(read.body, field)
+    assert holder is not None, field
+    setattr(holder, field, wrong)
+    with pytest.raises(result.package.SerializationError) as refused:
+        result.package.write_envelope(read)
+    assert f".{field}: expected " in str(refused.value), str(refused.value)
