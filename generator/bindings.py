@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 import types
+import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -295,14 +296,17 @@ def _describe(
     meta: XmlMeta, name: str, is_element: bool, derived: set[type], gateway: bool
 ) -> ComplexType:
     facets = {f.name: f.metadata for f in dataclasses.fields(meta.clazz)}
+    hints = typing.get_type_hints(meta.clazz)
     fields: list[Field] = []
     reasons: list[str] = []
+    # Union fields whose members xsdata tries in another order: (field, the schema's, xsdata's).
+    reordered: list[tuple[str, str, str]] = []
     if meta.wildcards or meta.any_attributes or meta.choices:
         reasons.append("wildcards or choices")
     if meta.text is not None:
-        fields.append(_field(meta.text, Kind.TEXT, reasons, facets))
+        fields.append(_field(meta.text, Kind.TEXT, reasons, facets, hints, reordered))
     for var in meta.get_attribute_vars():
-        fields.append(_field(var, Kind.ATTRIBUTE, reasons, facets))
+        fields.append(_field(var, Kind.ATTRIBUTE, reasons, facets, hints, reordered))
     element_vars = sorted(itertools.chain(*meta.elements.values()), key=lambda v: v.index)
     for var in element_vars:
         if var.clazz is not None:
@@ -315,7 +319,22 @@ def _describe(
                 reasons.append(f"{var.name}: xs:anyType content")
         else:
             kind = Kind.ELEMENT
-        fields.append(_field(var, kind, reasons, facets))
+        fields.append(_field(var, kind, reasons, facets, hints, reordered))
+    if reasons and reordered:
+        # xsdata's generic parser tries a union's members in an order of its own (strings last),
+        # not the schema's: "007" of a union of xs:string and xs:int would read as 7.
+        raise LossError(
+            [
+                Loss(
+                    f"{name}.{field}",
+                    f"the union of {field} of {name} lists its members as {schema}, which xsdata's "
+                    f"parser tries as {theirs}: in {name}, which the codecs read through xsdata "
+                    f"({'; '.join(dict.fromkeys(reasons))}), a value would be read as the wrong "
+                    "member",
+                )
+                for field, schema, theirs in reordered
+            ]
+        )
     return ComplexType(
         name=name,
         qname=None if is_element else meta.target_qname,
@@ -327,7 +346,12 @@ def _describe(
 
 
 def _field(
-    var: XmlVar, kind: Kind, reasons: list[str], facets: Mapping[str, Mapping[str, Any]]
+    var: XmlVar,
+    kind: Kind,
+    reasons: list[str],
+    facets: Mapping[str, Mapping[str, Any]],
+    hints: Mapping[str, Any],
+    reordered: list[tuple[str, str, str]],
 ) -> Field:
     if var.is_elements or var.is_wildcard or var.tokens or var.mixed or var.wrapper:
         reasons.append(f"{var.name}: compound, wrapped or token content")
@@ -350,7 +374,7 @@ def _field(
         name=var.name,
         tag=var.qname,
         kind=kind,
-        value=_value(var, kind, reasons),
+        value=_value(var, kind, reasons, _schema_order(var, hints, reordered)),
         required=bool(var.required),
         repeated=var.list_element,
         nillable=var.nillable,
@@ -359,11 +383,34 @@ def _field(
     )
 
 
-def _value(var: XmlVar, kind: Kind, reasons: list[str]) -> str:
+def _schema_order(
+    var: XmlVar, hints: Mapping[str, Any], reordered: list[tuple[str, str, str]]
+) -> tuple[Any, ...]:
+    """A union's member types in the schema's memberTypes order, which the dataclass annotation
+    keeps (xsdata's own list is sorted: numbers first, strings last); otherwise xsdata's types."""
+    if len(var.types) < 2:
+        return tuple(var.types)
+    hint = hints.get(var.name)
+    if typing.get_origin(hint) is list:
+        hint = typing.get_args(hint)[0]
+    members = tuple(t for t in typing.get_args(hint) if t is not type(None))
+    if set(members) != set(var.types) or len(members) != len(var.types):
+        return tuple(var.types)
+    if members != tuple(var.types):
+        reordered.append((var.name, _names(members), _names(var.types)))
+    return members
+
+
+def _names(members: typing.Iterable[Any]) -> str:
+    return ", ".join(getattr(t, "__name__", str(t)) for t in members)
+
+
+def _value(var: XmlVar, kind: Kind, reasons: list[str], order: tuple[Any, ...]) -> str:
     if len(var.types) > 1 and kind in (Kind.ELEMENT, Kind.ATTRIBUTE):
-        # xs:union: its members in xsdata's order, each read by its strict lexical rule, so a
-        # string member is never taken for a number it merely resembles ("1e3" is no xs:decimal).
-        members = [_converter(var, tp, reasons) for tp in var.types]
+        # xs:union: its members in the schema's order (the first whose lexical space holds the
+        # text is the value's type), each read by its strict lexical rule, so a string member is
+        # never taken for a number it merely resembles ("1e3" is no xs:decimal).
+        members = [_converter(var, tp, reasons) for tp in order]
         return "union:" + "|".join(members) if "unsupported" not in members else "unsupported"
     if kind is Kind.COMPLEX:
         return str(var.types[0].__qualname__)

@@ -61,7 +61,10 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
             raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     with imported(models_source) as module:
         gateway_namespaces = _namespaces(trees, reachable(trees, entries[0]))
-        types = describe(module, elements, gateway_namespaces)
+        try:
+            types = describe(module, elements, gateway_namespaces)
+        except LossError as exc:
+            raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     services = _services(
         raw_services, types, shown, lambda qname: _declared_at(trees, qname, xsd_dir)
     )
