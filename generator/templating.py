@@ -102,11 +102,13 @@ def parser(field: Field) -> str:
     if field.value.startswith("union:"):
         members = ", ".join(_strict_parser(member) for member in _members(field))
         return f"_values.union_parser({members})"
-    return _value_parser(field.value)
+    return _strict_parser(field.value)
 
 
 def _strict_parser(value: str) -> str:
-    # Union members are tried in turn, so each must refuse what its lexical space does not hold.
+    # Each number by its own lexical space: a union's members are tried in turn, and xsdata's
+    # converter would take 1E9999999 for an xs:decimal (ten million digits written back), NaN, or
+    # Arabic-Indic digits.
     if value in ("decimal", "float"):
         return f"_values.parse_{value}_strict"
     return _value_parser(value)

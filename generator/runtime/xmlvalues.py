@@ -90,9 +90,30 @@ def parse_decimal(text: str) -> Decimal:
     return value
 
 
+# The most digits a decimal is written with: Decimal("1E+9999999") is ten bytes in memory and ten
+# million digits on the wire (xs:decimal has no exponent).
+DECIMAL_MAX_DIGITS = 10_000
+
+
+def decimal_problem(value: Decimal) -> str | None:
+    """Why `value` is no xs:decimal value that can be written, or None."""
+    if not value.is_finite():
+        return f"{value} is not an xs:decimal value"
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    written = max(len(digits), len(digits) + exponent, -exponent + 1)
+    if written > DECIMAL_MAX_DIGITS:
+        return f"a decimal of {written} digits written out (at most {DECIMAL_MAX_DIGITS})"
+    return None
+
+
 def format_decimal(value: Decimal) -> str:
     # An int is a decimal's value too; a float is not (1e+20 is no xs:decimal).
-    if not isinstance(value, (Decimal, int)) or isinstance(value, bool):
+    if isinstance(value, Decimal):
+        problem = decimal_problem(value)
+        if problem is not None:
+            raise ValueError(problem)  # the writer names the field (mistyped)
+    elif not isinstance(value, int) or isinstance(value, bool):
         raise _wrong(value, "Decimal")
     return str(converter.serialize(value))
 
@@ -412,6 +433,8 @@ def _fits(value: object, hint: object) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if origin is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if origin is Decimal and isinstance(value, Decimal):
+        return decimal_problem(value) is None  # NaN, or ten million digits from 1E9999999
     return isinstance(value, origin)
 
 
@@ -434,4 +457,6 @@ def _expected(where: str, expected: str, value: object) -> str:
         hint = " (an aware datetime becomes one with XmlDateTime.from_datetime(value))"
     elif "XmlDate" in expected and not isinstance(value, XmlDate):
         hint = " (a date becomes one with XmlDate.from_date(value))"
+    elif isinstance(value, Decimal) and decimal_problem(value):
+        hint = f" ({decimal_problem(value)})"
     return f"{where}: expected {expected}, got {type(value).__name__} {shown}{hint}"

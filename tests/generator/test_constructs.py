@@ -15,6 +15,7 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -439,3 +440,39 @@ def test_a_value_of_the_wrong_type_is_not_written(
     with pytest.raises(result.package.SerializationError) as refused:
         result.package.write_envelope(read)
     assert f".{field}: expected " in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["1e3", "NaN", "1E9999999", "١٢٣", "1_000.5", "+-1"])
+def test_a_decimal_is_read_by_its_own_lexical_space(built: Corpus, text: str) -> None:
+    """xs:decimal has no exponent, NaN or other digits: xsdata's converter takes them all, and
+    1E9999999 (nine characters) would be written back as ten million digits."""
+    result = built["typing-lists"]
+    sample = (result.case.folder / "messages" / "request.xml").read_bytes()
+    bad = sample.replace(b"<amounts>1.50</amounts>", f"<amounts>{text}</amounts>".encode(), 1)
+    assert bad != sample
+    with pytest.raises(result.package.MessageError) as refused:
+        result.package.read_message(result.envelope(bad))
+    assert "amounts" in refused.value.path, refused.value.path
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (Decimal("NaN"), "NaN is not an xs:decimal value"),
+        (Decimal("-Infinity"), "-Infinity is not an xs:decimal value"),
+        (Decimal("1E+9999999"), "a decimal of 10000000 digits written out (at most 10000)"),
+        (Decimal("1E-20000"), "a decimal of 20001 digits written out"),
+    ],
+)
+def test_a_decimal_that_cannot_be_written_is_refused(
+    built: Corpus, value: Decimal, said: str
+) -> None:
+    result = built["typing-lists"]
+    read = result.package.read_message(
+        result.envelope((result.case.folder / "messages" / "request.xml").read_bytes())
+    )
+    read.body.request.request_data.data.amounts[0] = value
+    with pytest.raises(result.package.SerializationError) as refused:
+        result.package.write_envelope(read)
+    assert ".amounts[0]: expected Decimal" in str(refused.value), str(refused.value)
+    assert said in str(refused.value), str(refused.value)
