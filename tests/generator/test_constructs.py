@@ -476,3 +476,29 @@ def test_a_decimal_that_cannot_be_written_is_refused(
         result.package.write_envelope(read)
     assert ".amounts[0]: expected Decimal" in str(refused.value), str(refused.value)
     assert said in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("original", "nilled", "said"),
+    [
+        (b"<count>7</count>", b'<count xsi:nil="true">5</count>', "may have no content"),
+        (b"<inner><code>b</code></inner>", b'<inner xsi:nil="true"><code>b</code></inner>',
+         "may have no content"),
+        (b"<inner><code>b</code></inner>", b'<inner xsi:nil="true" at="3"/>',
+         "attributes of a nilled element"),
+    ],
+    ids=["text", "children", "attributes"],
+)  # fmt: skip
+def test_a_nilled_element_with_content_or_attributes_is_refused(
+    built: Corpus, original: bytes, nilled: bytes, said: str
+) -> None:
+    """xsdata reads a nilled element as None, dropping its content (which XSD forbids) and its
+    attributes (which it allows, and None cannot hold)."""
+    result = built["nillable"]
+    sample = (result.case.folder / "messages" / "values.xml").read_bytes()
+    assert original in sample
+    with pytest.raises(result.package.MessageError) as refused:
+        result.package.read_message(result.envelope(sample.replace(original, nilled, 1)))
+    assert said in refused.value.reason, refused.value.reason
+    tag = original[1 : original.index(b">")].decode()
+    assert refused.value.path.endswith("/" + tag), refused.value.path
