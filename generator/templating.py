@@ -84,7 +84,7 @@ def _py_value_type(value: str) -> str:
 
 def _value_parser(value: str) -> str:
     if value.startswith("enum:"):
-        return f"models.{value[5:]}"
+        return f"_values.enum_parser(models.{value[5:]})"
     return f"_values.parse_{value}"
 
 

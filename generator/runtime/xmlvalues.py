@@ -161,6 +161,31 @@ def format_union(value: object, members: tuple[tuple[Any, Callable[[Any], str]],
     raise SerializationError(f"{type(value).__name__} is none of the union's member types")
 
 
+_E = typing.TypeVar("_E", bound=Enum)
+_ENUM_PARSERS: dict[type, Callable[[str], Any]] = {}
+
+
+def enum_parser(kind: type[_E]) -> Callable[[str], _E]:
+    """The reader of an enumeration of strings: its value as written, else as xsdata reads it,
+    with the white space around it stripped or collapsed (what an xs:token base does)."""
+    parse = _ENUM_PARSERS.get(kind)
+    if parse is None:
+        members = {str(member.value): member for member in kind}
+
+        def parse(text: str) -> _E:
+            member = members.get(text)
+            if member is None:
+                member = members.get(text.strip())
+            if member is None:
+                member = members.get(" ".join(text.split()))
+            if member is None:
+                raise ValueError(f"{text.strip()[:40]!r} is not a value of {kind.__name__}")
+            return member
+
+        _ENUM_PARSERS[kind] = parse
+    return parse
+
+
 def format_enum(value: Enum) -> str:
     return str(value.value)
 

@@ -58,7 +58,10 @@ def test_parsers_name_functions_that_exist() -> None:
     for value in ("str", "int", "bool", "decimal", "float", "date", "datetime", "base64", "hex"):
         name = parser(field(value)).removeprefix("_values.")
         assert callable(getattr(xmlvalues, name)), name
-    assert parser(field("enum:Colour")) == "models.Colour"
+    # an enumeration reads white space collapsed, as an xs:token base has it and xsdata reads it
+    assert parser(field("enum:Colour")) == "_values.enum_parser(models.Colour)"
+    # decimals and doubles by their own lexical space (xsdata's converter takes 1E9999999)
+    assert parser(field("decimal")) == "_values.parse_decimal_strict"
     # a union tries each member strictly: a decimal member must refuse "1e3" (a double)
     assert parser(field("union:decimal|float")) == (
         "_values.union_parser(_values.parse_decimal_strict, _values.parse_float_strict)"
