@@ -17,13 +17,16 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import QName
 
 from xsdata.codegen.container import ClassContainer
 from xsdata.codegen.exceptions import CodegenError
-from xsdata.codegen.handlers import CreateCompoundFields
+from xsdata.codegen.handlers import CreateCompoundFields, SanitizeAttributesDefaultValue
 from xsdata.codegen.models import Attr, Class, get_restriction_choice
 from xsdata.codegen.parsers import SchemaParser
 from xsdata.codegen.transformer import ResourceTransformer
+from xsdata.exceptions import ConverterError
+from xsdata.formats.converter import converter
 from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.generator import DataclassGenerator
 from xsdata.formats.dataclass.models.elements import XmlMeta, XmlVar
@@ -95,13 +98,33 @@ def _repeating_group(attr: Attr) -> int | None:
     return None
 
 
+class _DroppedDefaults(SanitizeAttributesDefaultValue):
+    """xsdata's step, remembering the default or fixed value it drops from an optional or
+    repeated element: in the dataclass an absent element must be None, but to XSD the value is
+    the one of the element present and empty, which the codecs then give it."""
+
+    def process_attribute(self, target: Class, attr: Attr) -> None:
+        if (
+            isinstance(self.container, _Container)
+            and attr.is_element
+            and not attr.is_xsi_type
+            and isinstance(attr.default, str)
+            and self.should_reset_default(attr)
+        ):
+            self.container.dropped.append((target, attr, attr.default, attr.fixed))
+        super().process_attribute(target, attr)
+
+
 class _Container(ClassContainer):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__(config)
+        self.dropped: list[tuple[Class, Attr, str, bool]] = []
         for step in self.processors.values():
             for position, handler in enumerate(step):
                 if type(handler) is CreateCompoundFields:
                     step[position] = _OrderKeepingCompounds(self)
+                elif type(handler) is SanitizeAttributesDefaultValue:
+                    step[position] = _DroppedDefaults(self)
 
 
 # How xsdata's own XSD model classes map to XML: the same for every schema file, so built once per
@@ -117,10 +140,15 @@ class _Transformer(ResourceTransformer):
         parser = SchemaParser(target_namespace=namespace, location=uri, context=_SCHEMA_CONTEXT)
         return parser.from_bytes(input_stream, Schema)
 
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__(config)
+        self.dropped: list[tuple[Class, Attr, str, bool]] = []
+
     def analyze_classes(self, classes: list[Class]) -> list[Class]:
         container = _Container(config=self.config)
         container.extend(classes)
         container.process()
+        self.dropped = container.dropped
         return list(container)
 
 
@@ -172,8 +200,9 @@ class _Warnings(logging.Handler):
                 self.losses.append(Loss(found["name"], message.format(**found.groupdict())))
 
 
-def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str]]:
-    """The dataclass module xsdata makes from `entries`, and the qnames that are global elements.
+def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str], Dropped]:
+    """The dataclass module xsdata makes from `entries`, the qnames that are global elements, and
+    the element defaults xsdata dropped.
 
     Raises LossError when xsdata warns that it changed a binding from what the schemas say.
     """
@@ -198,6 +227,7 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         xsdata_package.module_path.cache_clear()
         generator.normalize_packages(classes)
         _refuse_same_class_names(generator, classes)
+        dropped = _dropped_defaults(generator, classes, transformer.dropped)
         sources = [r.source for r in generator.render(classes) if r.title != "init"]
     except CodegenError as exc:
         raise GeneratorError([Problem("xsdata", None, str(exc))]) from exc
@@ -213,7 +243,31 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         for c in classes
         if c.tag == Tag.ELEMENT
     )
-    return sources[0], elements
+    return sources[0], elements, dropped
+
+
+# (the Python class's qualified name, the field) -> (the lexical default or fixed value, fixed)
+Dropped = dict[tuple[str, str], tuple[str, bool]]
+
+
+def _dropped_defaults(
+    generator: DataclassGenerator,
+    classes: list[Class],
+    found: list[tuple[Class, Attr, str, bool]],
+) -> Dropped:
+    """Each dropped default by the class and field it ends up in, under their Python names."""
+    names: dict[int, str] = {}
+    pending = [(cls, "") for cls in classes]
+    while pending:
+        cls, outer = pending.pop()
+        name = generator.filters.class_name(cls.name)
+        names[id(cls)] = f"{outer}.{name}" if outer else name
+        pending.extend((inner, names[id(cls)]) for inner in cls.inner)
+    return {
+        (names[id(target)], generator.filters.field_name(attr.name, target.name)): (default, fixed)
+        for target, attr, default, fixed in found
+        if id(target) in names and any(each is attr for each in target.attrs)
+    }
 
 
 def _refuse_same_class_names(generator: DataclassGenerator, classes: list[Class]) -> None:
@@ -257,7 +311,10 @@ def imported(source: str) -> Iterator[types.ModuleType]:
 
 
 def describe(
-    module: types.ModuleType, elements: frozenset[str], gateway_namespaces: frozenset[str]
+    module: types.ModuleType,
+    elements: frozenset[str],
+    gateway_namespaces: frozenset[str],
+    dropped: Dropped | None = None,
 ) -> tuple[ComplexType, ...]:
     """How xsdata maps every dataclass of `module` to XML, in the generator's own terms."""
     context = XmlContext()
@@ -277,7 +334,9 @@ def describe(
         meta = metas[cls]
         is_element = meta.qname in elements
         gateway = naming.namespace(meta.target_qname or meta.qname) in gateway_namespaces
-        described.append(_describe(meta, cls.__qualname__, is_element, derived, gateway))
+        described.append(
+            _describe(meta, cls.__qualname__, is_element, derived, gateway, dropped or {})
+        )
     return tuple(described)
 
 
@@ -293,7 +352,12 @@ def _dataclasses(module: types.ModuleType) -> Iterator[type]:
 
 
 def _describe(
-    meta: XmlMeta, name: str, is_element: bool, derived: set[type], gateway: bool
+    meta: XmlMeta,
+    name: str,
+    is_element: bool,
+    derived: set[type],
+    gateway: bool,
+    dropped: Dropped,
 ) -> ComplexType:
     facets = {f.name: f.metadata for f in dataclasses.fields(meta.clazz)}
     hints = typing.get_type_hints(meta.clazz)
@@ -319,7 +383,17 @@ def _describe(
                 reasons.append(f"{var.name}: xs:anyType content")
         else:
             kind = Kind.ELEMENT
-        fields.append(_field(var, kind, reasons, facets, hints, reordered))
+        field = _field(var, kind, reasons, facets, hints, reordered)
+        value_constraint = dropped.get((name, var.name))
+        if value_constraint is not None and not _converts(value_constraint[0], var):
+            # A value the codecs could not read without the schema's own context (a QName's
+            # prefix): such an element present but empty stays refused as "" of the wrong type.
+            value_constraint = None
+        if value_constraint is not None:
+            reasons.append(f"{var.name}: the default or fixed value of an optional element")
+            text, fixed = value_constraint
+            field = dataclasses.replace(field, empty_default=text, fixed=fixed)
+        fields.append(field)
     if reasons and reordered:
         # xsdata's generic parser tries a union's members in an order of its own (strings last),
         # not the schema's: "007" of a union of xs:string and xs:int would read as 7.
@@ -343,6 +417,14 @@ def _describe(
         specialised=not reasons,
         reason="; ".join(dict.fromkeys(reasons)),
     )
+
+
+def _converts(text: str, var: XmlVar) -> bool:
+    try:
+        converter.deserialize(text, var.types, format=var.format)
+    except ConverterError:
+        return False
+    return not any(tp is QName for tp in var.types)
 
 
 def _field(

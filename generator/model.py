@@ -30,6 +30,10 @@ class Field:
     nillable: bool = False
     min_length: int = 0  # the XSD length facets of a string value, checked when writing
     max_length: int | None = None
+    # The default or fixed value of an optional or repeated element, which xsdata drops from the
+    # dataclass (there an absent element is None): the value of the element present but empty.
+    empty_default: str | None = None
+    fixed: bool = False  # empty_default is a fixed value: any other is refused, read or written
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,7 @@ ELEMENTS_OF_TYPES = {"{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1
 CASES = _cases()
 ACCEPTED = [c for c in CASES if c.refused is None]
 # Known gaps, each naming its issue: the test runs and must fail, so a fix is noticed.
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    # xsdata drops the default of an optional element, and reads it empty as "" whatever its type:
-    # the codecs refuse the message (a str in an enum field) rather than read the default.
-    ("defaults", "empty-elements.xml"): "an empty optional element with a default is refused",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 MESSAGES = [
     pytest.param(
         c,
@@ -305,7 +301,8 @@ def _service_types(result: Generated) -> list[tuple[str, type[Any], bool]]:
 
 # The cases whose payload types are all of shapes the strategies cannot build (see strategies.py).
 UNBUILT = ("abstract-xsi-type", "defaults", "groups-all-recursion", "nested-any-type", "nillable",
-           "repeated-sequence", "simple-types", "union-member-order", "wildcards")  # fmt: skip
+           "optional-element-defaults", "repeated-sequence", "simple-types", "union-member-order",
+           "wildcards")  # fmt: skip
 STRATEGY_CASES = [c for c in ACCEPTED if c.name not in UNBUILT]
 
 
@@ -502,3 +499,47 @@ def test_a_nilled_element_with_content_or_attributes_is_refused(
     assert said in refused.value.reason, refused.value.reason
     tag = original[1 : original.index(b">")].decode()
     assert refused.value.path.endswith("/" + tag), refused.value.path
+
+
+def test_an_empty_optional_element_reads_as_its_default(built: Corpus) -> None:
+    """XSD gives an element present but empty its default or fixed value; xsdata drops those of
+    optional and repeated elements from the dataclass (absent is None) and reads "" instead."""
+    result = built["optional-element-defaults"]
+    models = result.package.models
+
+    def data(message: str) -> Any:
+        sample = (result.case.folder / "messages" / message).read_bytes()
+        return result.package.read_message(result.envelope(sample)).body.request.request_data.data
+
+    empty = data("empty.xml")
+    assert (empty.label, empty.weight) == ("unnamed", [Decimal(2), Decimal("1.5")])
+    assert (empty.settings.retries, empty.settings.level) == (3, models.Level.HIGH)
+    absent = data("absent.xml")
+    assert (absent.label, absent.weight, absent.settings.retries) == (None, [], None)
+    defaults = built["defaults"].package.read_message(
+        built["defaults"].envelope(
+            (built["defaults"].case.folder / "messages" / "empty-elements.xml").read_bytes()
+        )
+    )
+    given = defaults.body.request.request_data.data
+    assert (given.mode, given.count, given.note, given.flag) == (
+        built["defaults"].package.models.Mode.FAST,
+        5,
+        "none",
+        True,
+    )
+
+
+def test_a_fixed_value_of_an_optional_element_is_kept(built: Corpus) -> None:
+    """The fixed value xsdata drops from an optional element: another one is refused, read or
+    written, where xsdata takes it."""
+    result = built["optional-element-defaults"]
+    sample = (result.case.folder / "messages" / "empty.xml").read_bytes()
+    other = sample.replace(b"<level/>", b"<level>low</level>", 1)
+    with pytest.raises(result.package.MessageError) as refused:
+        result.package.read_message(result.envelope(other))
+    assert "Settings.level is fixed to 'high' by the schema" in refused.value.reason
+    read = result.package.read_message(result.envelope(sample))
+    read.body.request.request_data.data.settings.level = result.package.models.Level.LOW
+    with pytest.raises(result.package.SerializationError, match="fixed to 'high'"):
+        result.package.write_envelope(read)
