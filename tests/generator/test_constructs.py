@@ -543,3 +543,20 @@ def test_a_fixed_value_of_an_optional_element_is_kept(built: Corpus) -> None:
     read.body.request.request_data.data.settings.level = result.package.models.Level.LOW
     with pytest.raises(result.package.SerializationError, match="fixed to 'high'"):
         result.package.write_envelope(read)
+
+
+def test_a_double_in_an_any_type_field_is_written_as_a_double(built: Corpus) -> None:
+    """xsdata types a Python float of an xs:anyType field xs:float (a float32): another value to
+    the receiver than the xs:double that was read."""
+    result = built["nested-any-type"]
+    sample = (result.case.folder / "messages" / "typed.xml").read_bytes()
+    typed = b'<extra xsi:type="c:Attachment"><name>a.pdf</name></extra>'
+    assert typed in sample
+    double = b'<extra xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:double">0.1</extra>'
+    read = result.package.read_message(result.envelope(sample.replace(typed, double, 1)))
+    assert read.body.request.request_data.data.extra == 0.1
+    written = etree.fromstring(result.package.write_envelope(read))
+    (extra,) = written.iter("extra")
+    declared = extra.get(f"{{{XSI}}}type", "")
+    assert extra.nsmap.get(declared.partition(":")[0]) == XS and declared.endswith(":double")
+    assert extra.text == "0.1"
