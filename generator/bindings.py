@@ -21,7 +21,11 @@ from xml.etree.ElementTree import QName
 
 from xsdata.codegen.container import ClassContainer
 from xsdata.codegen.exceptions import CodegenError
-from xsdata.codegen.handlers import CreateCompoundFields, SanitizeAttributesDefaultValue
+from xsdata.codegen.handlers import (
+    CalculateAttributePaths,
+    CreateCompoundFields,
+    SanitizeAttributesDefaultValue,
+)
 from xsdata.codegen.models import Attr, Class, get_restriction_choice
 from xsdata.codegen.parsers import SchemaParser
 from xsdata.codegen.transformer import ResourceTransformer
@@ -84,7 +88,25 @@ class _OrderKeepingCompounds(CreateCompoundFields):
             if any((a.restrictions.max_occurs or 1) > 1 for a in attrs):
                 self.group_fields(target, attrs)
             else:
+                self._remember(target, choice, attrs)
                 self.calculate_choice_min_occurs(attrs)
+
+    def _remember(self, target: Class, choice: int, attrs: list[Attr]) -> None:
+        """A choice whose alternatives are each one element (not a sequence within it): at most
+        one of them may be given, and one must be when the choice and each alternative are
+        required (an alternative's own minOccurs, from before xsdata made it optional; unknown for
+        one inherited, which then counts as optional)."""
+        entries = [next((e for e in a.restrictions.path if e[1] == choice), None) for a in attrs]
+        if not isinstance(self.container, _Container) or any(
+            entry is None or a.restrictions.path[-1] != entry
+            for a, entry in zip(attrs, entries, strict=True)
+        ):
+            return
+        minimum = self.container.minimum
+        required = all(entry is not None and entry[2] >= 1 for entry in entries) and all(
+            minimum.get(id(a), 0) >= 1 for a in attrs
+        )
+        self.container.choices.append((target, tuple(attrs), required))
 
 
 def _repeating_group(attr: Attr) -> int | None:
@@ -96,6 +118,21 @@ def _repeating_group(attr: Attr) -> int | None:
         if high > 1:
             return int(index)
     return None
+
+
+class _ElementOccurs(CalculateAttributePaths):
+    """xsdata's step, remembering each element's own minOccurs before it makes every
+    alternative of a choice optional."""
+
+    __slots__ = ("minimum",)
+
+    def __init__(self, minimum: dict[int, int]) -> None:
+        self.minimum = minimum
+
+    def process(self, target: Class) -> None:  # type: ignore[override]
+        for attr in target.attrs:
+            self.minimum[id(attr)] = attr.restrictions.min_occurs or 0
+        super().process(target)
 
 
 class _DroppedDefaults(SanitizeAttributesDefaultValue):
@@ -119,9 +156,13 @@ class _Container(ClassContainer):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__(config)
         self.dropped: list[tuple[Class, Attr, str, bool]] = []
+        self.choices: list[tuple[Class, tuple[Attr, ...], bool]] = []
+        self.minimum: dict[int, int] = {}  # an element's own minOccurs, by id(attr)
         for step in self.processors.values():
             for position, handler in enumerate(step):
-                if type(handler) is CreateCompoundFields:
+                if type(handler) is CalculateAttributePaths:
+                    step[position] = _ElementOccurs(self.minimum)
+                elif type(handler) is CreateCompoundFields:
                     step[position] = _OrderKeepingCompounds(self)
                 elif type(handler) is SanitizeAttributesDefaultValue:
                     step[position] = _DroppedDefaults(self)
@@ -143,12 +184,14 @@ class _Transformer(ResourceTransformer):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__(config)
         self.dropped: list[tuple[Class, Attr, str, bool]] = []
+        self.choices: list[tuple[Class, tuple[Attr, ...], bool]] = []
 
     def analyze_classes(self, classes: list[Class]) -> list[Class]:
         container = _Container(config=self.config)
         container.extend(classes)
         container.process()
         self.dropped = container.dropped
+        self.choices = container.choices
         return list(container)
 
 
@@ -200,7 +243,7 @@ class _Warnings(logging.Handler):
                 self.losses.append(Loss(found["name"], message.format(**found.groupdict())))
 
 
-def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str], Dropped]:
+def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str], Kept]:
     """The dataclass module xsdata makes from `entries`, the qnames that are global elements, and
     the element defaults xsdata dropped.
 
@@ -227,7 +270,7 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         xsdata_package.module_path.cache_clear()
         generator.normalize_packages(classes)
         _refuse_same_class_names(generator, classes)
-        dropped = _dropped_defaults(generator, classes, transformer.dropped)
+        kept = _kept(generator, classes, transformer)
         sources = [r.source for r in generator.render(classes) if r.title != "init"]
     except CodegenError as exc:
         raise GeneratorError([Problem("xsdata", None, str(exc))]) from exc
@@ -243,19 +286,20 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         for c in classes
         if c.tag == Tag.ELEMENT
     )
-    return sources[0], elements, dropped
+    return sources[0], elements, kept
 
 
-# (the Python class's qualified name, the field) -> (the lexical default or fixed value, fixed)
-Dropped = dict[tuple[str, str], tuple[str, bool]]
+@dataclass(frozen=True)
+class Kept:
+    """What xsdata's steps drop from the dataclasses and the codecs keep, by Python names."""
+
+    # (class, field) -> (the lexical default or fixed value, fixed) of an optional element
+    defaults: dict[tuple[str, str], tuple[str, bool]]
+    # class -> its single choices: the fields of each, and whether one is required
+    choices: dict[str, tuple[tuple[tuple[str, ...], bool], ...]]
 
 
-def _dropped_defaults(
-    generator: DataclassGenerator,
-    classes: list[Class],
-    found: list[tuple[Class, Attr, str, bool]],
-) -> Dropped:
-    """Each dropped default by the class and field it ends up in, under their Python names."""
+def _kept(generator: DataclassGenerator, classes: list[Class], transformer: _Transformer) -> Kept:
     names: dict[int, str] = {}
     pending = [(cls, "") for cls in classes]
     while pending:
@@ -263,11 +307,26 @@ def _dropped_defaults(
         name = generator.filters.class_name(cls.name)
         names[id(cls)] = f"{outer}.{name}" if outer else name
         pending.extend((inner, names[id(cls)]) for inner in cls.inner)
-    return {
-        (names[id(target)], generator.filters.field_name(attr.name, target.name)): (default, fixed)
-        for target, attr, default, fixed in found
-        if id(target) in names and any(each is attr for each in target.attrs)
-    }
+
+    def kept(target: Class, attr: Attr) -> bool:
+        return id(target) in names and any(each is attr for each in target.attrs)
+
+    def field(target: Class, attr: Attr) -> str:
+        return generator.filters.field_name(attr.name, target.name)
+
+    choices: dict[str, list[tuple[tuple[str, ...], bool]]] = {}
+    for target, attrs, required in transformer.choices:
+        if all(kept(target, attr) for attr in attrs):
+            group = tuple(field(target, attr) for attr in attrs)
+            choices.setdefault(names[id(target)], []).append((group, required))
+    return Kept(
+        defaults={
+            (names[id(target)], field(target, attr)): (default, fixed)
+            for target, attr, default, fixed in transformer.dropped
+            if kept(target, attr)
+        },
+        choices={name: tuple(groups) for name, groups in choices.items()},
+    )
 
 
 def _refuse_same_class_names(generator: DataclassGenerator, classes: list[Class]) -> None:
@@ -314,7 +373,7 @@ def describe(
     module: types.ModuleType,
     elements: frozenset[str],
     gateway_namespaces: frozenset[str],
-    dropped: Dropped | None = None,
+    kept: Kept | None = None,
 ) -> tuple[ComplexType, ...]:
     """How xsdata maps every dataclass of `module` to XML, in the generator's own terms."""
     context = XmlContext()
@@ -335,7 +394,7 @@ def describe(
         is_element = meta.qname in elements
         gateway = naming.namespace(meta.target_qname or meta.qname) in gateway_namespaces
         described.append(
-            _describe(meta, cls.__qualname__, is_element, derived, gateway, dropped or {})
+            _describe(meta, cls.__qualname__, is_element, derived, gateway, kept or Kept({}, {}))
         )
     return tuple(described)
 
@@ -357,7 +416,7 @@ def _describe(
     is_element: bool,
     derived: set[type],
     gateway: bool,
-    dropped: Dropped,
+    kept: Kept,
 ) -> ComplexType:
     facets = {f.name: f.metadata for f in dataclasses.fields(meta.clazz)}
     hints = typing.get_type_hints(meta.clazz)
@@ -384,7 +443,7 @@ def _describe(
         else:
             kind = Kind.ELEMENT
         field = _field(var, kind, reasons, facets, hints, reordered)
-        value_constraint = dropped.get((name, var.name))
+        value_constraint = kept.defaults.get((name, var.name))
         if value_constraint is not None and not _converts(value_constraint[0], var):
             # A value the codecs could not read without the schema's own context (a QName's
             # prefix): such an element present but empty stays refused as "" of the wrong type.
@@ -394,6 +453,7 @@ def _describe(
             text, fixed = value_constraint
             field = dataclasses.replace(field, empty_default=text, fixed=fixed)
         fields.append(field)
+    tags = {f.name: f.tag for f in fields}
     if reasons and reordered:
         # xsdata's generic parser tries a union's members in an order of its own (strings last),
         # not the schema's: "007" of a union of xs:string and xs:int would read as 7.
@@ -416,6 +476,11 @@ def _describe(
         fields=tuple(fields),
         specialised=not reasons,
         reason="; ".join(dict.fromkeys(reasons)),
+        choices=tuple(
+            (names, tuple(tags[n] for n in names), required)
+            for names, required in kept.choices.get(name, ())
+            if all(n in tags for n in names)
+        ),
     )
 
 

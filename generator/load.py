@@ -56,13 +56,13 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
         # schema of no namespace would lose the types its importer refers to.
         roots = [stage.files[path] for path in _roots(trees) if path not in included]
         try:
-            models_source, elements, dropped = render_models(roots, package)
+            models_source, elements, kept = render_models(roots, package)
         except LossError as exc:
             raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     with imported(models_source) as module:
         gateway_namespaces = _namespaces(trees, reachable(trees, entries[0]))
         try:
-            types = describe(module, elements, gateway_namespaces, dropped)
+            types = describe(module, elements, gateway_namespaces, kept)
         except LossError as exc:
             raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     services = _services(

@@ -48,6 +48,9 @@ class ComplexType:
         bool  # False: a shape the fast codec does not cover; xsdata's generic path handles it
     )
     reason: str = ""  # why it is not specialised
+    # Each xs:choice of single elements that occurs once: its fields, their tags, and whether one
+    # is required. The dataclass has an optional field per alternative; at most one may be given.
+    choices: tuple[tuple[tuple[str, ...], tuple[str, ...], bool], ...] = ()
 
 
 @dataclass(frozen=True)
