@@ -92,19 +92,26 @@ class _OrderKeepingCompounds(CreateCompoundFields):
                 self.calculate_choice_min_occurs(attrs)
 
     def _remember(self, target: Class, choice: int, attrs: list[Attr]) -> None:
-        """A choice whose alternatives are each one element (not a sequence within it): at most
-        one of them may be given, and one must be when the choice and each alternative are
+        """A choice whose alternatives are each one element (not a sequence within it) and none
+        nillable (a nilled one reads as None, as an absent one): at most one of them may be
+        given, and one must be when the choice, every group around it and each alternative are
         required (an alternative's own minOccurs, from before xsdata made it optional; unknown for
         one inherited, which then counts as optional)."""
         entries = [next((e for e in a.restrictions.path if e[1] == choice), None) for a in attrs]
-        if not isinstance(self.container, _Container) or any(
-            entry is None or a.restrictions.path[-1] != entry
-            for a, entry in zip(attrs, entries, strict=True)
+        if (
+            not isinstance(self.container, _Container)
+            or any(a.restrictions.nillable for a in attrs)
+            or any(
+                entry is None or a.restrictions.path[-1] != entry
+                for a, entry in zip(attrs, entries, strict=True)
+            )
         ):
             return
         minimum = self.container.minimum
-        required = all(entry is not None and entry[2] >= 1 for entry in entries) and all(
-            minimum.get(id(a), 0) >= 1 for a in attrs
+        required = all(
+            all(low >= 1 for _kind, _index, low, _high in a.restrictions.path)
+            and minimum.get(id(a), 0) >= 1
+            for a in attrs
         )
         self.container.choices.append((target, tuple(attrs), required))
 
@@ -124,14 +131,16 @@ class _ElementOccurs(CalculateAttributePaths):
     """xsdata's step, remembering each element's own minOccurs before it makes every
     alternative of a choice optional."""
 
-    __slots__ = ("minimum",)
+    __slots__ = ("alive", "minimum")
 
-    def __init__(self, minimum: dict[int, int]) -> None:
+    def __init__(self, minimum: dict[int, int], alive: list[Attr]) -> None:
         self.minimum = minimum
+        self.alive = alive
 
     def process(self, target: Class) -> None:  # type: ignore[override]
         for attr in target.attrs:
             self.minimum[id(attr)] = attr.restrictions.min_occurs or 0
+            self.alive.append(attr)  # its id stays its own while the container lives
         super().process(target)
 
 
@@ -158,10 +167,11 @@ class _Container(ClassContainer):
         self.dropped: list[tuple[Class, Attr, str, bool]] = []
         self.choices: list[tuple[Class, tuple[Attr, ...], bool]] = []
         self.minimum: dict[int, int] = {}  # an element's own minOccurs, by id(attr)
+        self.alive: list[Attr] = []  # the attrs of `minimum`, kept so that no id is reused
         for step in self.processors.values():
             for position, handler in enumerate(step):
                 if type(handler) is CalculateAttributePaths:
-                    step[position] = _ElementOccurs(self.minimum)
+                    step[position] = _ElementOccurs(self.minimum, self.alive)
                 elif type(handler) is CreateCompoundFields:
                     step[position] = _OrderKeepingCompounds(self)
                 elif type(handler) is SanitizeAttributesDefaultValue:
@@ -389,14 +399,58 @@ def describe(
         if base in metas
     }
     described = []
+    unions: dict[str, list[tuple[str, str, str]]] = {}  # a type's reordered union fields
     for cls in classes:
         meta = metas[cls]
         is_element = meta.qname in elements
         gateway = naming.namespace(meta.target_qname or meta.qname) in gateway_namespaces
         described.append(
-            _describe(meta, cls.__qualname__, is_element, derived, gateway, kept or Kept({}, {}))
+            _describe(
+                meta, cls.__qualname__, is_element, derived, gateway, kept or Kept({}, {}), unions
+            )
         )
+    _refuse_unions_read_by_xsdata(described, classes, unions)
     return tuple(described)
+
+
+def _refuse_unions_read_by_xsdata(
+    described: list[ComplexType], classes: list[type], unions: dict[str, list[tuple[str, str, str]]]
+) -> None:
+    """xsdata's generic parser tries a union's members in an order of its own (strings last),
+    not the schema's: "007" of a union of xs:string and xs:int would read as 7. A type it may read
+    (a generic one, any type under one, a type derived from one of those, and every type when one
+    has xs:anyType or wildcard content, which xsi:type may name) cannot have such a union."""
+    if not unions:
+        return
+    by_name = {t.name: t for t in described}
+    pending = [t.name for t in described if not t.specialised]
+    if any(f.kind is Kind.ANY for t in described if not t.specialised for f in t.fields) or any(
+        "wildcards" in t.reason for t in described if not t.specialised
+    ):
+        pending = list(by_name)
+    reached: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in reached or name not in by_name:
+            continue
+        reached.add(name)
+        pending.extend(f.value for f in by_name[name].fields if f.kind is Kind.COMPLEX)
+        base = next((c for c in classes if c.__qualname__ == name), None)
+        pending.extend(c.__qualname__ for c in classes if base and issubclass(c, base))
+    losses = [
+        Loss(
+            f"{name}.{field}",
+            f"the union of {field} of {name} lists its members as {schema}, which xsdata's parser "
+            f"tries as {theirs}: {name} is read through xsdata's generic parser ("
+            f"{by_name[name].reason or 'it is under a type that is'}), where a value would be "
+            "read as the wrong member",
+        )
+        for name, reordered in sorted(unions.items())
+        if name in reached
+        for field, schema, theirs in reordered
+    ]
+    if losses:
+        raise LossError(losses)
 
 
 def _dataclasses(module: types.ModuleType) -> Iterator[type]:
@@ -417,6 +471,7 @@ def _describe(
     derived: set[type],
     gateway: bool,
     kept: Kept,
+    unions: dict[str, list[tuple[str, str, str]]],
 ) -> ComplexType:
     facets = {f.name: f.metadata for f in dataclasses.fields(meta.clazz)}
     hints = typing.get_type_hints(meta.clazz)
@@ -454,21 +509,8 @@ def _describe(
             field = dataclasses.replace(field, empty_default=text, fixed=fixed)
         fields.append(field)
     tags = {f.name: f.tag for f in fields}
-    if reasons and reordered:
-        # xsdata's generic parser tries a union's members in an order of its own (strings last),
-        # not the schema's: "007" of a union of xs:string and xs:int would read as 7.
-        raise LossError(
-            [
-                Loss(
-                    f"{name}.{field}",
-                    f"the union of {field} of {name} lists its members as {schema}, which xsdata's "
-                    f"parser tries as {theirs}: in {name}, which the codecs read through xsdata "
-                    f"({'; '.join(dict.fromkeys(reasons))}), a value would be read as the wrong "
-                    "member",
-                )
-                for field, schema, theirs in reordered
-            ]
-        )
+    if reordered:
+        unions[name] = reordered
     return ComplexType(
         name=name,
         qname=None if is_element else meta.target_qname,

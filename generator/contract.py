@@ -287,12 +287,24 @@ def _find_declaration(
     if held is None:
         return contract.declared.get(type_qname, Location("xsd", None)), None
     path, holder = held
-    for declared in holder.iter(tag):
-        if declared is holder:
-            continue
-        named = declared.get("name") or (declared.get("ref") or "").rpartition(":")[2]
-        if named == local:
-            return Location(shown_as(path, contract.xsd_dir), declared.sourceline), declared
+    # The declaration's own content, then the named groups it references (xs:group ref=).
+    scopes = [(path, holder)]
+    for scope_path, scope in scopes:
+        for declared in scope.iter(tag):
+            if declared is scope:
+                continue
+            named = declared.get("name") or (declared.get("ref") or "").rpartition(":")[2]
+            if named == local:
+                return Location(
+                    shown_as(scope_path, contract.xsd_dir), declared.sourceline
+                ), declared
+        for reference in scope.iter(f"{{{XS}}}group"):
+            group = reference.get("ref", "").rpartition(":")[2]
+            for tree_path, tree in contract.trees.items():
+                for defined in tree.getroot().iterchildren(f"{{{XS}}}group"):
+                    known = any(defined is seen for _, seen in scopes)
+                    if defined.get("name") == group and not known and len(scopes) < 32:
+                        scopes.append((tree_path, defined))
     return Location(shown_as(path, contract.xsd_dir), holder.sourceline), None
 
 
