@@ -1075,8 +1075,11 @@ def _builtin(el: _Element, qname: str) -> object:
     if datatype is DataType.STRING:
         return text
     try:
-        value: object = converter.deserialize(text, [datatype.type], format=datatype.format)
-    except ConverterError as exc:
+        if datatype.type is Decimal:  # its own lexical space: no 1E9999999 (ten million digits)
+            value: object = _values.parse_decimal_strict(text)
+        else:
+            value = converter.deserialize(text, [datatype.type], format=datatype.format)
+    except (ConverterError, ValueError) as exc:
         raise MessageError(f"bad value for {_describe(qname)}: {exc}", path_of(el)) from None
     return DerivedElement(qname=str(el.tag), value=value, type=qname)
 
@@ -1094,6 +1097,8 @@ def _write_builtin(value: object, parent: _Element, tag: str) -> bool:
         if found is None:
             raise SerializationError(f"{value.type} is not a built-in type")
         datatype = found
+        if isinstance(value.value, Decimal) and _values.decimal_problem(value.value):
+            raise SerializationError(f"{value.type}: {_values.decimal_problem(value.value)}")
         text = converter.serialize(value.value, format=datatype.format)
     else:
         return False

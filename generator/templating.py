@@ -100,7 +100,12 @@ def py_type(field: Field) -> str:
 def parser(field: Field) -> str:
     """The callable turning a field's text into its value."""
     if field.value.startswith("union:"):
-        members = ", ".join(_strict_parser(member) for member in _members(field))
+        # An enumeration member by its exact value: " fast " of a union of an enumeration and
+        # xs:string is the string, not the value "fast" with its white space collapsed.
+        members = ", ".join(
+            f"models.{member[5:]}" if member.startswith("enum:") else _strict_parser(member)
+            for member in _members(field)
+        )
         return f"_values.union_parser({members})"
     return _strict_parser(field.value)
 

@@ -386,15 +386,15 @@ def mistyped(
     declared type, as "path: expected T, got U", or None. Run after a specialised write failed,
     to say where, and around xsdata's generic parser and serializer, which take a value of another
     type for its str(); `object` fields (payloads, xs:any) are checked against the value's own
-    class. `none_fits`: None is taken anywhere (xsdata's item of a nillable list is typed without
-    it, and None is never written as text)."""
+    class. `none_fits`: None is taken as an item of a list (xsdata's item of a nillable list is
+    typed without it)."""
 
-    if none_fits and value is None:
-        return None
     where = path or type(value).__name__
-    if hint is typing.Any or hint is object:
+    if hint is typing.Any or hint is object or isinstance(hint, typing.TypeVar):
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return _mistyped_fields(value, where, none_fits)
+        if isinstance(value, Decimal) and decimal_problem(value):
+            return f"{where}: {decimal_problem(value)}"  # under xs:anyType or a wildcard
         return None
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -409,6 +409,8 @@ def mistyped(
             return _expected(where, _type_name(hint), value)
         (item_hint, *_) = typing.get_args(hint) or (object,)
         for index, item in enumerate(value):
+            if none_fits and item is None:
+                continue
             found = mistyped(item, item_hint, f"{where}[{index}]", none_fits=none_fits)
             if found:
                 return found

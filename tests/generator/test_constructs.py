@@ -592,3 +592,45 @@ def test_a_single_choice_takes_exactly_one_alternative(
     data.error = "no" if content else None
     with pytest.raises(result.package.SerializationError, match=r"PartiesResponse\.found"):
         result.package.write_envelope(read)
+
+
+def test_a_decimal_payload_is_read_by_its_own_lexical_space(built: Corpus) -> None:
+    """A payload typed xs:decimal by xsi:type: 1E9999999 would be ten million digits written."""
+    result = built["builtin-payload"]
+    sample = (result.case.folder / "messages" / "builtin-double.xml").read_bytes()
+    bad = sample.replace(b'"xs:double">0.1', b'"xs:decimal">1E9999999', 1)
+    with pytest.raises(result.package.MessageError, match="xs:decimal"):
+        result.package.read_message(result.envelope(bad))
+
+
+def test_a_nilled_element_of_wildcard_content_is_kept(built: Corpus) -> None:
+    """Only an element of a nillable field reads as None; in wildcard content xsi:nil is one
+    more attribute, and the element is kept whole."""
+    result = built["wildcards"]
+    sample = (result.case.folder / "messages" / "foreign.xml").read_bytes()
+    nilled = sample.replace(b"<f:empty/>", b'<f:empty xsi:nil="true" f:a="1"/>', 1)
+    data = result.package.read_message(result.envelope(nilled)).body.request.request_data.data
+    kept = [e for e in data.other_element if getattr(e, "qname", "") == "{urn:foreign}empty"]
+    assert kept and kept[0].attributes.get("{urn:foreign}a") == "1", data.other_element
+
+
+def test_reading_leaves_the_document_as_it_came(built: Corpus) -> None:
+    """xsdata's parser empties the elements it reads: the codecs give it a copy, so the document
+    (what a signature covers) is whole after reading."""
+    result = built["nested-any-type"]
+    envelope = result.envelope((result.case.folder / "messages" / "typed.xml").read_bytes())
+    read = result.package.read_message(envelope)
+    assert read.document is not None
+    assert canonical(etree.tostring(read.document)) == canonical(envelope)
+
+
+def test_a_required_field_left_none_is_not_written_through_xsdata(built: Corpus) -> None:
+    result = built["defaults"]
+    read = result.package.read_message(
+        result.envelope((result.case.folder / "messages" / "given.xml").read_bytes())
+    )
+    read.body.request.request_data.data.count = None
+    with pytest.raises(
+        result.package.SerializationError, match=r"data\.count: expected int, got NoneType"
+    ):
+        result.package.write_envelope(read)

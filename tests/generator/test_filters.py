@@ -60,6 +60,10 @@ def test_parsers_name_functions_that_exist() -> None:
         assert callable(getattr(xmlvalues, name)), name
     # an enumeration reads white space collapsed, as an xs:token base has it and xsdata reads it
     assert parser(field("enum:Colour")) == "_values.enum_parser(models.Colour)"
+    # ... but as a union's member by its exact value (" red " of enum|string is the string)
+    assert parser(field("union:enum:Colour|str")) == (
+        "_values.union_parser(models.Colour, _values.parse_str)"
+    )
     # decimals and doubles by their own lexical space (xsdata's converter takes 1E9999999)
     assert parser(field("decimal")) == "_values.parse_decimal_strict"
     # a union tries each member strictly: a decimal member must refuse "1e3" (a double)
