@@ -1097,8 +1097,8 @@ def _write_builtin(value: object, parent: _Element, tag: str) -> bool:
         if found is None:
             raise SerializationError(f"{value.type} is not a built-in type")
         datatype = found
-        if isinstance(value.value, Decimal) and _values.decimal_problem(value.value):
-            raise SerializationError(f"{value.type}: {_values.decimal_problem(value.value)}")
+        if isinstance(value.value, Decimal) and (problem := _values.decimal_problem(value.value)):
+            raise SerializationError(f"{value.type}: {problem}")
         text = converter.serialize(value.value, format=datatype.format)
     else:
         return False

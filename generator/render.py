@@ -174,6 +174,8 @@ def _context(project: Project) -> dict[str, Any]:
         "bindings": _BINDINGS,
         "payload_namespaces": [ns for ns in payload_namespaces if ns],
         "generic": any(not t.specialised for t in project.types),
+        "nillable_tags": sorted({f.tag for t in project.types for f in t.fields if f.nillable}),
+        "choices": any(t.choices for t in project.types),
     }
 
 

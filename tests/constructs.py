@@ -159,6 +159,10 @@ class Generated:
         with staged(schema_closure(entries, self.contract)) as stage:
             return compile_validator(stage, self.contract)
 
+    def sample(self, name: str) -> bytes:
+        """The payload of the case's sample message `name`."""
+        return (self.case.folder / "messages" / name).read_bytes()
+
     def envelope(self, payload: bytes) -> bytes:
         """The payload in a SendMessage, or a SendMessageResponse when it is a response type."""
         root = etree.fromstring(payload)

@@ -393,8 +393,8 @@ def mistyped(
     if hint is typing.Any or hint is object or isinstance(hint, typing.TypeVar):
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return _mistyped_fields(value, where, none_fits)
-        if isinstance(value, Decimal) and decimal_problem(value):
-            return f"{where}: {decimal_problem(value)}"  # under xs:anyType or a wildcard
+        if isinstance(value, Decimal) and (problem := decimal_problem(value)):
+            return f"{where}: {problem}"  # under xs:anyType or a wildcard
         return None
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -484,6 +484,6 @@ def _expected(where: str, expected: str, value: object) -> str:
         hint = " (an aware datetime becomes one with XmlDateTime.from_datetime(value))"
     elif "XmlDate" in expected and not isinstance(value, XmlDate):
         hint = " (a date becomes one with XmlDate.from_date(value))"
-    elif isinstance(value, Decimal) and decimal_problem(value):
-        hint = f" ({decimal_problem(value)})"
+    elif isinstance(value, Decimal) and (problem := decimal_problem(value)):
+        hint = f" ({problem})"
     return f"{where}: expected {expected}, got {type(value).__name__} {shown}{hint}"

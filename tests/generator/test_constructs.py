@@ -374,6 +374,15 @@ def test_a_type_named_by_xsi_type_is_this_packages_own(
         )
 
 
+def _refusal(result: Generated, message: str, original: bytes, replacement: bytes) -> Any:
+    """The MessageError reading the sample `message` with `original` (which it holds) replaced."""
+    sample = result.sample(message)
+    assert original in sample, original
+    with pytest.raises(result.package.MessageError) as refused:
+        result.package.read_message(result.envelope(sample.replace(original, replacement, 1)))
+    return refused.value
+
+
 @pytest.mark.parametrize(
     ("original", "bad", "field"),
     [
@@ -389,13 +398,9 @@ def test_a_value_xsdata_cannot_convert_is_refused(
 ) -> None:
     """Through xsdata's generic parser: xsdata itself only warns and keeps the text (a str in an
     int or enum field); the codec refuses the message, naming the field, in a bounded reason."""
-    result = built["defaults"]
-    sample = (result.case.folder / "messages" / "given.xml").read_bytes()
-    assert original in sample
-    with pytest.raises(result.package.MessageError) as refused:
-        result.package.read_message(result.envelope(sample.replace(original, bad, 1)))
-    assert field in refused.value.reason, refused.value.reason
-    assert len(refused.value.reason) < 300, len(refused.value.reason)
+    refused = _refusal(built["defaults"], "given.xml", original, bad)
+    assert field in refused.reason, refused.reason
+    assert len(refused.reason) < 300, len(refused.reason)
 
 
 def _holder(value: object, name: str) -> object | None:
@@ -433,9 +438,7 @@ def test_a_value_of_the_wrong_type_is_not_written(
     """A field holding a value of another type is a SerializationError naming the field, never
     its str() on the wire."""
     result = built[case_name]
-    read = result.package.read_message(
-        result.envelope((result.case.folder / "messages" / message).read_bytes())
-    )
+    read = result.package.read_message(result.envelope(result.sample(message)))
     holder = _holder(read.body, field)
     assert holder is not None, field
     setattr(holder, field, wrong)
@@ -449,12 +452,9 @@ def test_a_decimal_is_read_by_its_own_lexical_space(built: Corpus, text: str) ->
     """xs:decimal has no exponent, NaN or other digits: xsdata's converter takes them all, and
     1E9999999 (nine characters) would be written back as ten million digits."""
     result = built["typing-lists"]
-    sample = (result.case.folder / "messages" / "request.xml").read_bytes()
-    bad = sample.replace(b"<amounts>1.50</amounts>", f"<amounts>{text}</amounts>".encode(), 1)
-    assert bad != sample
-    with pytest.raises(result.package.MessageError) as refused:
-        result.package.read_message(result.envelope(bad))
-    assert "amounts" in refused.value.path, refused.value.path
+    amount = f"<amounts>{text}</amounts>".encode()
+    refused = _refusal(result, "request.xml", b"<amounts>1.50</amounts>", amount)
+    assert "amounts" in refused.path, refused.path
 
 
 @pytest.mark.parametrize(
@@ -470,9 +470,7 @@ def test_a_decimal_that_cannot_be_written_is_refused(
     built: Corpus, value: Decimal, said: str
 ) -> None:
     result = built["typing-lists"]
-    read = result.package.read_message(
-        result.envelope((result.case.folder / "messages" / "request.xml").read_bytes())
-    )
+    read = result.package.read_message(result.envelope(result.sample("request.xml")))
     read.body.request.request_data.data.amounts[0] = value
     with pytest.raises(result.package.SerializationError) as refused:
         result.package.write_envelope(read)
@@ -496,14 +494,10 @@ def test_a_nilled_element_with_content_or_attributes_is_refused(
 ) -> None:
     """xsdata reads a nilled element as None, dropping its content (which XSD forbids) and its
     attributes (which it allows, and None cannot hold)."""
-    result = built["nillable"]
-    sample = (result.case.folder / "messages" / "values.xml").read_bytes()
-    assert original in sample
-    with pytest.raises(result.package.MessageError) as refused:
-        result.package.read_message(result.envelope(sample.replace(original, nilled, 1)))
-    assert said in refused.value.reason, refused.value.reason
+    refused = _refusal(built["nillable"], "values.xml", original, nilled)
+    assert said in refused.reason, refused.reason
     tag = original[1 : original.index(b">")].decode()
-    assert refused.value.path.endswith("/" + tag), refused.value.path
+    assert refused.path.endswith("/" + tag), refused.path
 
 
 def test_an_empty_optional_element_reads_as_its_default(built: Corpus) -> None:
@@ -513,7 +507,7 @@ def test_an_empty_optional_element_reads_as_its_default(built: Corpus) -> None:
     models = result.package.models
 
     def data(message: str) -> Any:
-        sample = (result.case.folder / "messages" / message).read_bytes()
+        sample = result.sample(message)
         return result.package.read_message(result.envelope(sample)).body.request.request_data.data
 
     empty = data("empty.xml")
@@ -522,9 +516,7 @@ def test_an_empty_optional_element_reads_as_its_default(built: Corpus) -> None:
     absent = data("absent.xml")
     assert (absent.label, absent.weight, absent.settings.retries) == (None, [], None)
     defaults = built["defaults"].package.read_message(
-        built["defaults"].envelope(
-            (built["defaults"].case.folder / "messages" / "empty-elements.xml").read_bytes()
-        )
+        built["defaults"].envelope(built["defaults"].sample("empty-elements.xml"))
     )
     given = defaults.body.request.request_data.data
     assert (given.mode, given.count, given.note, given.flag) == (
@@ -539,12 +531,9 @@ def test_a_fixed_value_of_an_optional_element_is_kept(built: Corpus) -> None:
     """The fixed value xsdata drops from an optional element: another one is refused, read or
     written, where xsdata takes it."""
     result = built["optional-element-defaults"]
-    sample = (result.case.folder / "messages" / "empty.xml").read_bytes()
-    other = sample.replace(b"<level/>", b"<level>low</level>", 1)
-    with pytest.raises(result.package.MessageError) as refused:
-        result.package.read_message(result.envelope(other))
-    assert "Settings.level is fixed to 'high' by the schema" in refused.value.reason
-    read = result.package.read_message(result.envelope(sample))
+    refused = _refusal(result, "empty.xml", b"<level/>", b"<level>low</level>")
+    assert "Settings.level is fixed to 'high' by the schema" in refused.reason
+    read = result.package.read_message(result.envelope(result.sample("empty.xml")))
     read.body.request.request_data.data.settings.level = result.package.models.Level.LOW
     with pytest.raises(result.package.SerializationError, match="fixed to 'high'"):
         result.package.write_envelope(read)
@@ -554,7 +543,7 @@ def test_a_double_in_an_any_type_field_is_written_as_a_double(built: Corpus) -> 
     """xsdata types a Python float of an xs:anyType field xs:float (a float32): another value to
     the receiver than the xs:double that was read."""
     result = built["nested-any-type"]
-    sample = (result.case.folder / "messages" / "typed.xml").read_bytes()
+    sample = result.sample("typed.xml")
     typed = b'<extra xsi:type="c:Attachment"><name>a.pdf</name></extra>'
     assert typed in sample
     double = b'<extra xmlns:xs="http://www.w3.org/2001/XMLSchema" xsi:type="xs:double">0.1</extra>'
@@ -581,12 +570,9 @@ def test_a_single_choice_takes_exactly_one_alternative(
     """The dataclass has an optional field per alternative of an xs:choice that occurs once;
     xsdata reads and writes any number of them."""
     result = built["repeated-choice"]
-    sample = (result.case.folder / "messages" / "response-error.xml").read_bytes()
-    bad = sample.replace(b"<error>no</error>", content, 1)
-    with pytest.raises(result.package.MessageError) as refused:
-        result.package.read_message(result.envelope(bad))
-    assert said in refused.value.reason, refused.value.reason
-    read = result.package.read_message(result.envelope(sample))
+    refused = _refusal(result, "response-error.xml", b"<error>no</error>", content)
+    assert said in refused.reason, refused.reason
+    read = result.package.read_message(result.envelope(result.sample("response-error.xml")))
     data = read.body.response.response_data.data
     data.found = result.package.models.Person(iin="1") if content else None
     data.error = "no" if content else None
@@ -596,18 +582,16 @@ def test_a_single_choice_takes_exactly_one_alternative(
 
 def test_a_decimal_payload_is_read_by_its_own_lexical_space(built: Corpus) -> None:
     """A payload typed xs:decimal by xsi:type: 1E9999999 would be ten million digits written."""
-    result = built["builtin-payload"]
-    sample = (result.case.folder / "messages" / "builtin-double.xml").read_bytes()
-    bad = sample.replace(b'"xs:double">0.1', b'"xs:decimal">1E9999999', 1)
-    with pytest.raises(result.package.MessageError, match="xs:decimal"):
-        result.package.read_message(result.envelope(bad))
+    decimal = b'"xs:decimal">1E9999999'
+    refused = _refusal(built["builtin-payload"], "builtin-double.xml", b'"xs:double">0.1', decimal)
+    assert "xs:decimal" in refused.reason, refused.reason
 
 
 def test_a_nilled_element_of_wildcard_content_is_kept(built: Corpus) -> None:
     """Only an element of a nillable field reads as None; in wildcard content xsi:nil is one
     more attribute, and the element is kept whole."""
     result = built["wildcards"]
-    sample = (result.case.folder / "messages" / "foreign.xml").read_bytes()
+    sample = result.sample("foreign.xml")
     nilled = sample.replace(b"<f:empty/>", b'<f:empty xsi:nil="true" f:a="1"/>', 1)
     data = result.package.read_message(result.envelope(nilled)).body.request.request_data.data
     kept = [e for e in data.other_element if getattr(e, "qname", "") == "{urn:foreign}empty"]
@@ -618,7 +602,7 @@ def test_reading_leaves_the_document_as_it_came(built: Corpus) -> None:
     """xsdata's parser empties the elements it reads: the codecs give it a copy, so the document
     (what a signature covers) is whole after reading."""
     result = built["nested-any-type"]
-    envelope = result.envelope((result.case.folder / "messages" / "typed.xml").read_bytes())
+    envelope = result.envelope(result.sample("typed.xml"))
     read = result.package.read_message(envelope)
     assert read.document is not None
     assert canonical(etree.tostring(read.document)) == canonical(envelope)
@@ -626,9 +610,7 @@ def test_reading_leaves_the_document_as_it_came(built: Corpus) -> None:
 
 def test_a_required_field_left_none_is_not_written_through_xsdata(built: Corpus) -> None:
     result = built["defaults"]
-    read = result.package.read_message(
-        result.envelope((result.case.folder / "messages" / "given.xml").read_bytes())
-    )
+    read = result.package.read_message(result.envelope(result.sample("given.xml")))
     read.body.request.request_data.data.count = None
     with pytest.raises(
         result.package.SerializationError, match=r"data\.count: expected int, got NoneType"
