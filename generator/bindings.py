@@ -253,14 +253,19 @@ class _Warnings(logging.Handler):
                 self.losses.append(Loss(found["name"], message.format(**found.groupdict())))
 
 
-def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str], Kept]:
+# The package xsdata is told it writes: its one module imports nothing of its own package, so the
+# same schemas give the same source for every package they are generated into.
+_RENDERED_AS = "_medexempt_rendered"
+
+
+def render_models(entries: list[Path]) -> tuple[str, frozenset[str], Kept]:
     """The dataclass module xsdata makes from `entries`, the qnames that are global elements, and
     the element defaults xsdata dropped.
 
     Raises LossError when xsdata warns that it changed a binding from what the schemas say.
     """
     config = GeneratorConfig()
-    config.output.package = f"{package}.models"
+    config.output.package = f"{_RENDERED_AS}.models"
     config.output.structure_style = StructureStyle.SINGLE_PACKAGE
     config.output.max_line_length = 100
     config.output.compound_fields.enabled = True  # applied only where order matters, see above
@@ -290,6 +295,8 @@ def render_models(entries: list[Path], package: str) -> tuple[str, frozenset[str
         raise LossError(warnings.losses)
     if not sources:
         raise GeneratorError([Problem("xsdata", None, "the schemas define no types")])
+    if _RENDERED_AS in sources[0]:  # xsdata would bind it to the package it was told
+        raise GeneratorError([Problem("xsdata", None, "the models module names its own package")])
     # By XML name: a class xsdata renamed (a payload element named like the gateway's) keeps it.
     elements = frozenset(
         build_qname(c.target_namespace, c.meta_name or c.name)

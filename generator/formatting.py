@@ -11,8 +11,7 @@ pruning or sorting that depends on the schema.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
+import functools
 
 from .errors import GeneratorError, Problem
 
@@ -20,10 +19,22 @@ from .errors import GeneratorError, Problem
 def format_python(source: str, filename: str) -> str:
     """`source` with trailing white space removed and at most two blank lines in a row, outside
     strings; a source that does not parse is a GeneratorError (a template bug)."""
-    _check_parses(source, filename)
+    try:
+        return _laid_out(source)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        problem = f"generated code does not parse: {getattr(exc, 'msg', None) or exc}"
+        raise GeneratorError([Problem(filename, line, problem)]) from exc
+
+
+# The same text comes again and again: every runtime file's header, and every file of a schema set
+# generated twice in one process (a build tool's watch loop, another package name, a test suite).
+@functools.lru_cache(maxsize=256)
+def _laid_out(source: str) -> str:
+    tree = ast.parse(source)
     if not _needs_layout(source):  # the runtime's files, and much of the templates' output
         return source.strip("\n") + "\n"
-    spans = _multiline_strings(source)
+    spans = _multiline_strings(tree)
     ends_inside = {n for first, last in spans for n in range(first, last)}
     starts_inside = {n for first, last in spans for n in range(first + 1, last + 1)}
     lines: list[str] = []
@@ -42,40 +53,22 @@ def format_python(source: str, filename: str) -> str:
 
 def _needs_layout(source: str) -> bool:
     """Whether a line has trailing white space or three blank lines come in a row: only then do
-    the strings' lines have to be found (tokenizing is most of the layout's cost)."""
+    the strings' lines have to be found."""
     if any(line != line.rstrip() for line in source.split("\n")):
         return True
     return "\n\n\n\n" in source.strip("\n")  # blank lines are empty here
 
 
-def _check_parses(source: str, filename: str) -> None:
-    try:
-        ast.parse(source, filename)
-    except (SyntaxError, ValueError) as exc:
-        raise GeneratorError(
-            [
-                Problem(
-                    filename, getattr(exc, "lineno", None), f"generated code does not parse: {exc}"
-                )
-            ]
-        ) from exc
-
-
-def _multiline_strings(source: str) -> list[tuple[int, int]]:
-    """The first and last line of every string token that spans lines."""
+def _multiline_strings(tree: ast.Module) -> list[tuple[int, int]]:
+    """The first and last line of every string literal that spans lines. Implicitly concatenated
+    literals count as one, so the lines between them are kept as they are: never less than the
+    strings' own lines."""
     spans: list[tuple[int, int]] = []
-    # Python 3.12 splits f-strings into START ... END tokens; earlier versions give one STRING.
-    starts = {getattr(tokenize, "FSTRING_START", -1), getattr(tokenize, "TSTRING_START", -1)}
-    ends = {getattr(tokenize, "FSTRING_END", -1), getattr(tokenize, "TSTRING_END", -1)}
-    opened: list[int] = []
-    # `source` parsed (`_check_parses`), so it tokenizes.
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type in starts:
-            opened.append(token.start[0])
-        elif token.type in ends and opened:
-            first = opened.pop()
-            if token.end[0] > first:
-                spans.append((first, token.end[0]))
-        elif token.type == tokenize.STRING and token.end[0] > token.start[0]:
-            spans.append((token.start[0], token.end[0]))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and isinstance(node.value, str | bytes)
+        ):
+            last = node.end_lineno or node.lineno
+            if last > node.lineno:
+                spans.append((node.lineno, last))
     return spans

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import keyword
+import threading
 import tomllib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +17,14 @@ import xsdata
 from lxml import etree
 
 from . import __version__
-from .bindings import Loss, LossError, describe, imported, render_models
+from .bindings import Kept, Loss, LossError, describe, imported, render_models
 from .errors import GeneratorError, Problem, closest_known
 from .model import ComplexType, Gateway, Kind, Project, Service, Source
 from .naming import local_name, namespace, service_method
 from .wsdl_schemas import inline_schemas
 from .xmlfiles import (
     XS,
+    Staged,
     chameleons,
     compile_validator,
     linked,
@@ -56,7 +60,7 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
         # schema of no namespace would lose the types its importer refers to.
         roots = [stage.files[path] for path in _roots(trees) if path not in included]
         try:
-            models_source, elements, kept = render_models(roots, package)
+            models_source, elements, kept = _rendered(stage, roots)
         except LossError as exc:
             raise GeneratorError([_located(loss, trees, xsd_dir) for loss in exc.losses]) from exc
     with imported(models_source) as module:
@@ -84,6 +88,29 @@ def load(xsd_dir: Path, manifest_path: Path, package: str) -> Project:
         xsdata_version=xsdata.__version__,
         generator_version=__version__,
     )
+
+
+# xsdata's step is most of a generation's time, and depends only on the staged bytes: a process
+# that generates the same schemas again (a build tool's watch loop, another package name, a test
+# suite, a folder copied elsewhere) reuses its result. Only successes are kept, the last few.
+_RENDERED: OrderedDict[str, tuple[str, frozenset[str], Kept]] = OrderedDict()
+_RENDERED_KEPT = 8
+_RENDERED_LOCK = threading.Lock()
+
+
+def _rendered(stage: Staged, roots: list[Path]) -> tuple[str, frozenset[str], Kept]:
+    key = stage.digest(roots)
+    with _RENDERED_LOCK:
+        if key in _RENDERED:
+            _RENDERED.move_to_end(key)
+            source, elements, kept = _RENDERED[key]
+            return source, elements, copy.deepcopy(kept)
+    source, elements, kept = render_models(roots)
+    with _RENDERED_LOCK:
+        _RENDERED[key] = (source, elements, copy.deepcopy(kept))
+        while len(_RENDERED) > _RENDERED_KEPT:
+            _RENDERED.popitem(last=False)
+    return source, elements, kept
 
 
 _REFERENCES = ("type", "base", "ref", "itemType", "memberTypes", "substitutionGroup", "name")

@@ -10,6 +10,7 @@ DOCTYPE and with the same line numbers, and libxml2 and xsdata read only those s
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import re
 import tempfile
@@ -135,6 +136,26 @@ class Staged:
     files: dict[Path, Path]  # original -> staged
     hub: Path  # one document importing every namespace of the set
     copies: dict[Path, Path]  # staged per-namespace copy of a chameleon -> original
+    root: Path  # the temporary folder
+
+    def digest(self, entries: list[Path]) -> str:
+        """A SHA-256 of every staged file and of `entries`, with the temporary folder's name taken
+        out: equal for the same schemas staged again, whichever folder they came from."""
+        names = sorted({self.root, self.root.resolve()}, key=lambda p: -len(str(p)))
+        prefixes = [f(p).encode() for p in names for f in (Path.as_uri, str)]
+        digest = hashlib.sha256()
+
+        def add(data: bytes) -> None:
+            for prefix in prefixes:
+                data = data.replace(prefix, b"\0")
+            digest.update(len(data).to_bytes(8, "big") + data)
+
+        for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
+            add(str(path).encode())
+            add(path.read_bytes())
+        for entry in entries:
+            add(str(entry).encode())
+        return digest.hexdigest()
 
     def original(self, staged: str) -> Path | None:
         wanted = Path(staged.removeprefix("file://")).resolve()
@@ -194,7 +215,7 @@ def staged(trees: dict[Path, etree._ElementTree]) -> Iterator[Staged]:
         plain = [files[p] for p in by_namespace.get(None, [])]
         hub.write_bytes(_schema_of(None, plain, "include", imports))
         copies = {copy_path: path for (path, _), copy_path in per_namespace.items()}
-        yield Staged(files=files, hub=hub, copies=copies)
+        yield Staged(files=files, hub=hub, copies=copies, root=Path(tmp))
 
 
 def _key(item: tuple[str | None, list[Path]]) -> str:

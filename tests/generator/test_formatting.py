@@ -34,3 +34,9 @@ def test_a_source_that_does_not_parse_is_a_generator_error(source: str) -> None:
 def test_the_runtime_is_already_in_its_final_layout(path: str) -> None:
     text = _runtime_source(path)
     assert format_python(text, path) == text
+
+
+def test_the_lines_between_implicitly_joined_strings_are_left_as_they_are() -> None:
+    """Joined literals are one string to the layout: what lies between them is kept, never less."""
+    source = 'x = (\n    "a"   \n\n\n\n    "b"\n)   \n'
+    assert format_python(source, "m.py") == 'x = (\n    "a"   \n\n\n\n    "b"\n)\n'

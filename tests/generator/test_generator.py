@@ -6,12 +6,16 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from medexempt.generator import bindings
+from medexempt.generator import load as generator_load
+from medexempt.generator.bindings import Kept
 from medexempt.generator.load import load
 from medexempt.generator.naming import service_method, snake_case
 from medexempt.generator.render import GeneratedFile, render
@@ -596,8 +600,40 @@ def test_one_process_generates_in_two_folders(
     for name in ("first", "second"):
         (tmp_path / name).mkdir()
         monkeypatch.chdir(tmp_path / name)
+        generator_load._RENDERED.clear()  # xsdata's step runs each time, not reused
         made.append(render(load(XSD, XSD / "services.toml", "bindings")))
     assert made[0] == made[1]
+
+
+def test_the_same_schemas_again_reuse_xsdatas_step_and_a_changed_file_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One process generating the same schemas again (another folder, another package name)
+    reuses xsdata's step; a change to any file of the set, an included one too, runs it again."""
+    steps: list[list[Path]] = []
+    real = bindings.render_models
+
+    def counted(entries: list[Path]) -> tuple[str, frozenset[str], Kept]:
+        steps.append(entries)
+        return real(entries)
+
+    monkeypatch.setattr(generator_load, "_RENDERED", OrderedDict())
+    monkeypatch.setattr(generator_load, "render_models", counted)
+    for name in ("a", "b"):
+        shutil.copytree(XSD, tmp_path / name)
+    first = load(tmp_path / "a", tmp_path / "a" / "services.toml", "first")
+    second = load(tmp_path / "b", tmp_path / "b" / "services.toml", "other.second")
+    assert len(steps) == 1
+    assert second.models_source == first.models_source
+    assert render(second) == render(load(XSD, XSD / "services.toml", "other.second"))
+    status = tmp_path / "b" / "common" / "Status.xsd"  # included, not named by the manifest
+    status.write_text(
+        status.read_text(encoding="utf-8").replace('name="message"', 'name="text"'),
+        encoding="utf-8",
+    )
+    changed = load(tmp_path / "b", tmp_path / "b" / "services.toml", "other.second")
+    assert len(steps) == 2
+    assert "text:" in changed.models_source and "text:" not in first.models_source
 
 
 @pytest.mark.parametrize(
