@@ -126,6 +126,15 @@ def _absent(obj: object, name: str) -> SerializationError:
     return SerializationError(f"{type(obj).__name__}.{name} is required but is None")
 
 
+def _occurs(obj: object, name: str, items: list[Any], low: int, high: int | None) -> None:
+    """A repeated element's items, as many as its minOccurs and maxOccurs allow."""
+    if len(items) < low or (high is not None and len(items) > high):
+        allowed = f"{low} to {high}" if high is not None else f"at least {low}"
+        raise SerializationError(
+            f"{type(obj).__name__}.{name} has {len(items)} item(s); the schema allows {allowed}"
+        )
+
+
 def read_Dictionary(el: _Element) -> models.Dictionary:
     """Read {http://ehealth.kz/integration/sync}Dictionary into `Dictionary`."""
     f_code: str | None = None

@@ -576,7 +576,16 @@ def _field(
         nillable=var.nillable,
         min_length=int(exact if exact is not None else metadata.get("min_length", 0)),
         max_length=exact if exact is not None else metadata.get("max_length"),
+        min_occurs=int(metadata.get("min_occurs", 0)) if var.list_element else 0,
+        max_occurs=_bounded(metadata.get("max_occurs")) if var.list_element else None,
     )
+
+
+def _bounded(max_occurs: object) -> int | None:
+    """xsdata's max_occurs of a repeated field: a number, or absent (or sys.maxsize) unbounded."""
+    if not isinstance(max_occurs, int) or max_occurs >= sys.maxsize:
+        return None
+    return max_occurs
 
 
 def _schema_order(

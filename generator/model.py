@@ -34,6 +34,9 @@ class Field:
     # dataclass (there an absent element is None): the value of the element present but empty.
     empty_default: str | None = None
     fixed: bool = False  # empty_default is a fixed value: any other is refused, read or written
+    # How many items a repeated element takes (its minOccurs and maxOccurs), checked when writing.
+    min_occurs: int = 0
+    max_occurs: int | None = None
 
 
 @dataclass(frozen=True)

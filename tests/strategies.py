@@ -121,9 +121,10 @@ class Strategies:
         value = self._value(var, facets, depth)
         if value is None:
             return None
-        if var.list_element:
-            low = 1 if var.required else 0
-            return st.lists(value, min_size=low, max_size=2 if depth < self.depth else low)
+        if var.list_element:  # as many items as minOccurs and maxOccurs allow, at most a few
+            low = int(facets.get("min_occurs", 1 if var.required else 0))
+            high = min(int(facets.get("max_occurs", low + 2)), low + 2)
+            return st.lists(value, min_size=low, max_size=high if depth < self.depth else low)
         if var.required or var.is_text:
             return value
         return st.none() | value

@@ -28,6 +28,11 @@ from xsdata.models.datatype import XmlDate, XmlDateTime, XmlDuration, XmlTime
 from .xmlsafe import SerializationError
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# White space to XML is these four characters. Python's str.split() and str.strip() also take
+# U+00A0 (no-break space), U+2000-U+200A, U+3000 and others, which are text to XML.
+XML_SPACE = " \t\n\r"
+_XML_SPACES = re.compile("[ \t\n\r]+")
+_PYTHON_ONLY_SPACE = re.compile("[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
 def parse_str(text: str) -> str:
@@ -175,9 +180,9 @@ def enum_parser(kind: type[_E]) -> Callable[[str], _E]:
         def parse(text: str) -> _E:
             member = members.get(text)
             if member is None:
-                member = members.get(text.strip())
+                member = members.get(text.strip(XML_SPACE))
             if member is None:
-                member = members.get(" ".join(text.split()))
+                member = members.get(_XML_SPACES.sub(" ", text).strip(" "))
             if member is None:
                 raise ValueError(f"{text.strip()[:40]!r} is not a value of {kind.__name__}")
             return member
@@ -308,7 +313,7 @@ def parse_base64(text: str) -> bytes:
     except (binascii.Error, ValueError):
         pass
     try:
-        return pybase64.b64decode("".join(text.split()), validate=True)
+        return pybase64.b64decode(_XML_SPACES.sub("", text), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"not base64: {exc}") from None
 
@@ -487,3 +492,53 @@ def _expected(where: str, expected: str, value: object) -> str:
     elif isinstance(value, Decimal) and (problem := decimal_problem(value)):
         hint = f" ({problem})"
     return f"{where}: expected {expected}, got {type(value).__name__} {shown}{hint}"
+
+
+def split_by_xsdata(
+    classes: typing.Iterable[type], build: Callable[[type], Any]
+) -> tuple[frozenset[str], frozenset[str], frozenset[type]]:
+    """Where xsdata splits or strips text as Python does (a list, or a value that is no string),
+    so that a no-break space would be taken for white space: the element tags, the attribute
+    names, and the classes whose own text (simple content) it is. `build` is xsdata's
+    `XmlContext.build`."""
+    elements: set[str] = set()
+    attributes: set[str] = set()
+    text_of: set[type] = set()
+    metas = [(cls, build(cls)) for cls in classes]
+    for cls, meta in metas:
+        for var in meta.get_all_vars():
+            if not var.tokens and all(
+                tp in (str, object) or dataclasses.is_dataclass(tp) for tp in var.types
+            ):
+                continue
+            if var.is_text:
+                text_of.add(cls)
+            elif var.is_attribute:
+                attributes.add(var.qname)
+            elif var.is_element:
+                elements.add(var.qname)
+    for _, meta in metas:  # an element holding such a class, or any class (by xsi:type)
+        for var in meta.get_all_vars():
+            held = var.clazz
+            if not var.is_element or not text_of:
+                continue
+            if (held is None and object in var.types) or (
+                held is not None and any(issubclass(c, held) for c in text_of)
+            ):
+                elements.add(var.qname)
+    return frozenset(elements), frozenset(attributes), frozenset(text_of)
+
+
+def python_only_space(
+    el: _Element, elements: frozenset[str], attributes: frozenset[str], root: bool
+) -> _Element | None:
+    """The first element under `el` (itself too when `root`) whose text, or an attribute, xsdata
+    would split or strip at a character that is no white space to XML."""
+    for node in el.iter(etree.Element):
+        held = node.tag in elements or (root and node is el)
+        if held and node.text and _PYTHON_ONLY_SPACE.search(node.text):
+            return node
+        for name, value in node.attrib.items():
+            if name in attributes and _PYTHON_ONLY_SPACE.search(value):
+                return node
+    return None

@@ -403,6 +403,34 @@ def test_a_value_xsdata_cannot_convert_is_refused(
     assert len(refused.reason) < 300, len(refused.reason)
 
 
+def test_a_no_break_space_is_text_to_the_codecs(built: Corpus) -> None:
+    """XML's white space is four characters; Python's str.split() and strip() take U+00A0 and
+    others too. An enumeration value keeps them (the specialised reader)."""
+    result = built["unicode-spaces"]
+    read = result.package.read_message(result.envelope(result.sample("request.xml")))
+    names = [n.value for n in read.body.request.request_data.data.name]
+    assert names == ["a\u00a0b", "a b"]
+
+
+@pytest.mark.parametrize(
+    ("original", "spaced"),
+    [
+        (b"<words>one two</words>", "<words>one\u00a0two</words>".encode()),
+        (b'tags="x y"', 'tags="x\u2009y"'.encode()),
+    ],
+    ids=["element", "attribute"],
+)
+def test_a_list_xsdata_would_split_at_a_unicode_space_is_refused(
+    built: Corpus, original: bytes, spaced: bytes
+) -> None:
+    """Through xsdata's generic parser, which splits a list at Python's white space: "one\u00a0two"
+    is one item to XML, two to xsdata. The message is refused at the element, not misread."""
+    refused = _refusal(built["unicode-spaces"], "response.xml", original, spaced)
+    assert "no-break" in refused.reason and refused.path.endswith(
+        "/data" if b"tags" in original else "/words"
+    ), refused
+
+
 def _holder(value: object, name: str) -> object | None:
     """The first dataclass in `value`'s tree with a field `name`."""
     if not dataclasses.is_dataclass(value) or isinstance(value, type):
@@ -445,6 +473,32 @@ def test_a_value_of_the_wrong_type_is_not_written(
     with pytest.raises(result.package.SerializationError) as refused:
         result.package.write_envelope(read)
     assert f".{field}: expected " in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "items", "allowed"),
+    [
+        ("request.xml", "side", ["left"], "2 to 3"),
+        ("request.xml", "side", ["a", "b", "c", "d"], "2 to 3"),
+        ("request.xml", "note", ["x", "y", "z"], "0 to 2"),
+        ("response.xml", "count", [], "at least 1"),
+    ],
+    ids=["too-few", "too-many", "optional-too-many", "none-of-at-least-one"],
+)
+def test_a_repeated_element_is_written_as_often_as_the_schema_allows(
+    built: Corpus, message: str, field: str, items: list[object], allowed: str
+) -> None:
+    """minOccurs and maxOccurs of a repeated element: any other count would be an invalid
+    message, so it is a SerializationError naming the field and the bounds."""
+    result = built["repeated-bounds"]
+    read = result.package.read_message(result.envelope(result.sample(message)))
+    holder = _holder(read.body, field)
+    assert holder is not None, field
+    setattr(holder, field, items)
+    with pytest.raises(result.package.SerializationError) as refused:
+        result.package.write_envelope(read)
+    said = str(refused.value)
+    assert f".{field} has {len(items)} item(s); the schema allows {allowed}" in said, said
 
 
 @pytest.mark.parametrize("text", ["1e3", "NaN", "1E9999999", "١٢٣", "1_000.5", "+-1"])
