@@ -200,9 +200,19 @@ def _declared_at(
 
 
 def _roots(trees: dict[Path, etree._ElementTree]) -> list[Path]:
-    """The files of the set that no other file includes or imports (all of them in a cycle)."""
+    """The files of the set that no other file includes or imports, and of each cycle of files
+    that include or import each other (which XML Schema allows) and no file outside names, its
+    first in the set's order: together they reach every file."""
     named = {target for path, tree in trees.items() for target in linked(path, tree)}
-    return [path for path in trees if path not in named] or list(trees)
+    roots = [path for path in trees if path not in named]
+    reached: set[Path] = set()
+    for root in roots:
+        reached |= reachable(trees, root)
+    for path in trees:
+        if path not in reached:
+            roots.append(path)
+            reached |= reachable(trees, path)
+    return roots
 
 
 def _namespaces(trees: dict[Path, etree._ElementTree], paths: set[Path]) -> frozenset[str]:
