@@ -16,6 +16,7 @@ from .model import Schema
 from .xmlfiles import XS, chameleons
 
 _XS_TAG = f"{{{XS}}}"
+_XML = "http://www.w3.org/XML/1998/namespace"
 _LINKS = {f"{_XS_TAG}include", f"{_XS_TAG}import", f"{_XS_TAG}redefine", f"{_XS_TAG}override"}
 _QNAME_ATTRIBUTES = ("type", "base", "ref", "itemType", "memberTypes", "substitutionGroup", "refer")
 _MAYBE_QNAME_VALUES = ("value", "default", "fixed")
@@ -67,16 +68,21 @@ def _referenced(trees: dict[Path, etree._ElementTree]) -> set[str]:
                 found.add(element.get("namespace", ""))
             for name in _QNAME_ATTRIBUTES:
                 for part in element.get(name, "").split():
-                    prefix = part.rpartition(":")[0]
-                    found.add(element.nsmap.get(prefix or None, ""))
+                    found.add(_namespace(part.rpartition(":")[0], element))
     return found
+
+
+def _namespace(prefix: str, element: etree._Element) -> str:
+    """The namespace of a QName's prefix at `element`; `xml` is bound without a declaration."""
+    return _XML if prefix == "xml" else element.nsmap.get(prefix or None, "")
 
 
 def _prefixes(namespaces: set[str]) -> dict[str, str]:
     """One prefix per namespace, the same in every inlined schema (`xs` for XML Schema)."""
-    named = sorted(n for n in namespaces if n and n != XS)
+    named = sorted(n for n in namespaces if n and n not in (XS, _XML))
     prefixes = {ns: f"s{index}" for index, ns in enumerate(named, start=1)}
     prefixes[XS] = "xs"
+    prefixes[_XML] = "xml"  # bound in every document, never declared
     return prefixes
 
 
@@ -101,7 +107,7 @@ def _imported_first(files: dict[str, list[Path]], imports: dict[str, set[str]]) 
 def _root(
     ns: str, source: etree._Element, imported: set[str], prefixes: dict[str, str]
 ) -> etree._Element:
-    nsmap = {prefix: uri for uri, prefix in prefixes.items()}
+    nsmap = {prefix: uri for uri, prefix in prefixes.items() if uri != _XML}
     root = etree.Element(f"{_XS_TAG}schema", nsmap=nsmap)
     if ns:
         root.set("targetNamespace", ns)
@@ -173,7 +179,7 @@ def _rebuilt(
 
 def _qname(value: str, context: etree._Element, names: _Names) -> str:
     prefix, _, local = value.rpartition(":")
-    ns = context.nsmap.get(prefix or None, "")
+    ns = _namespace(prefix, context)
     if not prefix and None not in context.nsmap:
         ns = names.chameleon
     if not ns:
