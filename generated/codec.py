@@ -1116,9 +1116,30 @@ def _write_builtin(value: object, parent: _Element, tag: str) -> bool:
     return True
 
 
+def _payload_writer(value: object) -> tuple[str, str, Callable[[Any, _Element], None]] | None:
+    """How a payload object is written: by its class, or, for xsdata's class of a global element
+    of a named type (`TempStorageRequest` for the type xsdata then calls `TempStorageRequest1`, a
+    subclass with the same fields), as that type, which is what the element is."""
+    kind = type(value)
+    entry = _PAYLOAD_WRITERS.get(kind)
+    if entry is None and len(kind.__mro__) > 1:
+        base = kind.__mro__[1]
+        if base in _PAYLOAD_WRITERS and _same_fields(kind, base):
+            entry = _PAYLOAD_WRITERS[base]
+    return entry
+
+
+def _same_fields(kind: type, base: type) -> bool:
+    import dataclasses
+
+    if not dataclasses.is_dataclass(kind) or not dataclasses.is_dataclass(base):
+        return False
+    return [f.name for f in dataclasses.fields(kind)] == [f.name for f in dataclasses.fields(base)]
+
+
 def write_any(value: object, parent: _Element, tag: str) -> None:
     """Write `value` as element `tag` under `parent`, typed by xsi:type."""
-    entry = _PAYLOAD_WRITERS.get(type(value))
+    entry = _payload_writer(value)
     if entry is None and _write_builtin(value, parent, tag):
         return
     if entry is None:
@@ -1136,7 +1157,7 @@ def write_any(value: object, parent: _Element, tag: str) -> None:
 
 def payload_qname(value: object) -> str | None:
     """The `{namespace}Name` a payload object is sent as, or None if it is not a payload type."""
-    entry = _PAYLOAD_WRITERS.get(type(value))
+    entry = _payload_writer(value)
     if entry is None:
         return None
     return clark(entry[0], entry[1]) if entry[0] else entry[1]

@@ -501,6 +501,21 @@ def test_a_repeated_element_is_written_as_often_as_the_schema_allows(
     assert f".{field} has {len(items)} item(s); the schema allows {allowed}" in said, said
 
 
+def test_an_object_of_an_elements_class_is_written_as_its_type(built: Corpus) -> None:
+    """`models.LookupRequest` is xsdata's class of the element lookupRequest, a subclass of the
+    type's class `LookupRequest1` with the same fields: the typed client and server accept it
+    (mypy does), so it is written as the type, the same bytes."""
+    result = built["element-named-like-its-type"]
+    lib = result.package
+    read = lib.read_message(result.envelope(result.sample("request.xml")))
+    holder = read.body.request.request_data
+    assert type(holder.data) is lib.models.LookupRequest1
+    expected = lib.write_envelope(read)
+    holder.data = lib.models.LookupRequest(key=holder.data.key)
+    assert lib.codec.payload_qname(holder.data) == "{urn:case:element-type}LookupRequest"
+    assert lib.write_envelope(read) == expected
+
+
 @pytest.mark.parametrize("text", ["1e3", "NaN", "1E9999999", "١٢٣", "1_000.5", "+-1"])
 def test_a_decimal_is_read_by_its_own_lexical_space(built: Corpus, text: str) -> None:
     """xs:decimal has no exponent, NaN or other digits: xsdata's converter takes them all, and
