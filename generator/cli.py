@@ -212,7 +212,7 @@ def main() -> None:
 
     `generate` and `check` take their options from `[tool.medexempt]` of the nearest
     pyproject.toml (keys xsd-dir, manifest, out, package; paths relative to that file), and
-    the command line overrides them; `diff` and `example` take its xsd-dir (and manifest)."""
+    the command line overrides them; `diff` and `example` take its xsd-dir and manifest."""
 
 
 # [tool.medexempt] keys, and the option each one sets.
@@ -482,7 +482,7 @@ def verify_signature(file: Path, trust: tuple[Path, ...], at: datetime | None) -
     sys.exit(report.status)
 
 
-@main.command(cls=_ProjectCommand, takes=frozenset({"xsd_dir"}))
+@main.command(cls=_ProjectCommand, takes=frozenset({"xsd_dir", "manifest"}))
 @click.argument("old", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.argument("new", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -497,10 +497,12 @@ def verify_signature(file: Path, trust: tuple[Path, ...], at: datetime | None) -
     "--manifest",
     default="services.toml",
     show_default=True,
-    help="The manifest's file name in each folder.",
+    help="The manifest's file name in each folder (with --git, [tool.medexempt]'s manifest).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.pass_context
 def diff(
+    ctx: click.Context,
     old: Path | None,
     new: Path | None,
     revision: str | None,
@@ -519,9 +521,13 @@ def diff(
     """  # fmt: skip
     if (old is None) != (new is None) or (old is not None and revision is not None):
         raise click.UsageError("give OLD and NEW folders, or --git REV (or neither: HEAD)")
+    # [tool.medexempt]'s manifest is a path (made relative to here); the option, a name in a folder.
+    configured = ctx.get_parameter_source("manifest") is click.core.ParameterSource.DEFAULT_MAP
     if old is not None and new is not None:
-        sys.exit(_diff_folders(old, old / manifest, new, new / manifest, as_json))
-    sys.exit(_diff_revision(xsd_dir, xsd_dir / manifest, revision or "HEAD", as_json=as_json))
+        name = Path(manifest).name if configured else manifest
+        sys.exit(_diff_folders(old, old / name, new, new / name, as_json))
+    path = Path(manifest) if configured else xsd_dir / manifest
+    sys.exit(_diff_revision(xsd_dir, path, revision or "HEAD", as_json=as_json))
 
 
 def _diff_folders(

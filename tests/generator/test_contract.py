@@ -297,9 +297,12 @@ def test_diff_against_a_git_revision_and_check_against(
     monkeypatch.chdir(project)
     code, output = _diff()
     assert (code, output.strip()) == (0, "no change to the wire contract")
-    # [tool.medexempt]'s xsd-dir is where diff and example look, as generate does.
+    # [tool.medexempt]'s xsd-dir and manifest are where diff and example look, as generate does.
     (project / "xsd").rename(project / "contract")
-    (project / "pyproject.toml").write_text('[tool.medexempt]\nxsd-dir = "contract"\n')
+    (project / "contract" / "services.toml").rename(project / "contract" / "library.toml")
+    (project / "pyproject.toml").write_text(
+        '[tool.medexempt]\nxsd-dir = "contract"\nmanifest = "contract/library.toml"\n'
+    )
     _git(project, "-c", "user.email=t@example.kz", "-c", "user.name=t", "add", "-A")
     _git(project, "-c", "user.email=t@example.kz", "-c", "user.name=t", "commit", "-qm", "moved")
     assert _diff() == (0, "no change to the wire contract\n")
