@@ -74,7 +74,7 @@ def plan(
             files[name] = content
     source = " + ".join(sources)
     found = _complex_types(files)
-    request, response, name = _pair(found, request, response, source)
+    request, response, name = _pair(found, request, response, source, files)
     files.update(gateway)
     # Types named just Request/Response: the service is named after its file.
     name = name or re.sub(r"\W", "_", PurePosixPath(found[request]).stem)
@@ -207,7 +207,14 @@ def _from_wsdl(
     schemas = root.findall(f"{{{WSDL}}}types/{{{XS}}}schema")
     if not schemas:
         raise _refused(source, root.sourceline, "the WSDL has no xs:schema in wsdl:types")
-    own = [s for s in schemas if not (s.get("targetNamespace") or "").startswith(GATEWAY_PREFIX)]
+    # The gateway's own: every namespace of the bundled gateway schemas (SyncChannel's and the
+    # common types' http://bip.bee.kz/common/v10/Types), and any other SyncChannel v10 one.
+    own = [
+        s
+        for s in schemas
+        if (s.get("targetNamespace") or "") not in gateway_ns
+        and not (s.get("targetNamespace") or "").startswith(GATEWAY_PREFIX)
+    ]
     names: dict[str, str] = {}  # targetNamespace -> the file written for it
     for schema in own:
         namespace = schema.get("targetNamespace") or ""
@@ -265,12 +272,16 @@ def _complex_types(files: dict[str, bytes]) -> dict[str, str]:
 
 
 def _pair(
-    found: dict[str, str], request: str | None, response: str | None, source: str
+    found: dict[str, str],
+    request: str | None,
+    response: str | None,
+    source: str,
+    files: dict[str, bytes],
 ) -> tuple[str, str, str]:
     if (request is None) != (response is None):
         raise _refused(source, None, "give both --request and --response, or neither")
     if request is not None and response is not None:
-        chosen = tuple(_known(found, given, source) for given in (request, response))
+        chosen = tuple(_known(found, given, source, files) for given in (request, response))
         local = chosen[0].rsplit("}", 1)[1]
         return chosen[0], chosen[1], re.sub(r"Request$", "", local) or local
     pairs = []
@@ -289,14 +300,34 @@ def _pair(
     return request, response, request.rsplit("}", 1)[1][: -len("Request")]
 
 
-def _known(found: dict[str, str], given: str, source: str) -> str:
+def _known(found: dict[str, str], given: str, source: str, files: dict[str, bytes]) -> str:
     if given in found:
         return given
     matches = [qname for qname in found if qname.rsplit("}", 1)[1] == given]
     if len(matches) == 1:
         return matches[0]
-    why = "is in more than one namespace" if matches else "is not a named complex type there"
-    raise _refused(source, None, f"{given} {why}; write it as {{namespace}}Name")
+    if matches:
+        raise _refused(
+            source, None, f"{given} is in more than one namespace; write it as {{namespace}}Name"
+        )
+    for name, content in files.items():  # a global element of an anonymous type, by that name
+        schema = etree.fromstring(content, _PARSER)
+        namespace = schema.get("targetNamespace") or ""
+        for element in schema.findall(f"{{{XS}}}element[@name]"):
+            qname = f"{{{namespace}}}{element.get('name')}"
+            if (
+                given in (qname, element.get("name"))
+                and element.find(f"{{{XS}}}complexType") is not None
+            ):
+                declare = f'<xs:complexType name="{element.get("name")}">'
+                raise _refused(  # no line: the file as written here, not as it was read
+                    name, None,
+                    f"{given} is a global element of an anonymous type, but the payload under "
+                    "data is typed by xsi:type, which names a named complex type: declare "
+                    f"{declare} with its content and name that type",
+                )  # fmt: skip
+    hint = "" if given.startswith("{") else "; write it as {namespace}Name"
+    raise _refused(source, None, f"{given} is not a named complex type there{hint}")
 
 
 def _basename(where: str) -> str:
