@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from typing import Any
@@ -84,6 +85,62 @@ def new_parser() -> etree.XMLParser:
     )
     parser.resolvers.add(_NothingExternal())
     return parser
+
+
+_WSDL = "http://schemas.xmlsoap.org/wsdl/"
+_XS = "http://www.w3.org/2001/XMLSchema"
+
+
+class _InMemory(etree.Resolver):
+    """The inlined schemas by their made-up locations; anything else resolves to nothing."""
+
+    def __init__(self, documents: dict[str, bytes]) -> None:
+        super().__init__()
+        self.documents = documents
+
+    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> Any:
+        return self.resolve_string(self.documents.get(system_url or "", b""), context)
+
+
+def compile_wsdl_schemas(wsdl: bytes) -> etree.XMLSchema:
+    """The schemas inlined in a WSDL's wsdl:types as one validator, compiled in memory: each is
+    given to the others' imports by its namespace; nothing is read from disk or the network."""
+    parser = new_parser()
+    root = etree.fromstring(wsdl, parser)
+    schemas = root.findall(f"{{{_WSDL}}}types/{{{_XS}}}schema")
+    location = {
+        s.get("targetNamespace", ""): f"medexempt-wsdl-schema-{n}.xsd"
+        for n, s in enumerate(schemas)
+    }
+    documents: dict[str, bytes] = {}
+    hub = etree.Element(f"{{{_XS}}}schema")
+    for schema in schemas:
+        schema = copy.deepcopy(schema)
+        for link in schema.iterchildren(f"{{{_XS}}}import"):
+            imported = location.get(link.get("namespace", ""))
+            if imported is not None:
+                link.set("schemaLocation", imported)
+        namespace = schema.get("targetNamespace")
+        documents[location[namespace or ""]] = etree.tostring(schema)
+        kind = "import" if namespace else "include"  # the hub itself has no namespace
+        link = etree.SubElement(hub, f"{{{_XS}}}{kind}", schemaLocation=location[namespace or ""])
+        if namespace:
+            link.set("namespace", namespace)
+    compiling = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    compiling.resolvers.add(_InMemory(documents))
+    return etree.XMLSchema(etree.fromstring(etree.tostring(hub), compiling))
+
+
+# libxml2's validity errors quote the value at fault: the reason keeps the element's name only,
+# since a value may be an IIN, a name or a secret, and reasons are logged.
+_QUOTED_VALUE = re.compile(r"(?<=[Tt]he value )'[^']*' ?|(?<=: )'[^']*'")
+
+
+def validity_error(error: Any) -> str:
+    """A validator's error as a bounded reason, without the value it quotes."""
+    message = _QUOTED_VALUE.sub(lambda m: "" if m[0].endswith(" ") else "the value", error.message)
+    message = message if len(message) <= 300 else message[:300] + "…"
+    return f"{message} (at {error.path})" if error.path else message
 
 
 def _parser() -> etree.XMLParser:
