@@ -74,6 +74,7 @@ def render(project: Project) -> list[GeneratedFile]:
     files.append(GeneratedFile("py.typed", b""))
     wsdl = env.get_template("service.wsdl.jinja").render(context)
     _check_xml(wsdl, "service.wsdl")
+    _check_schemas(wsdl)
     files.append(GeneratedFile("service.wsdl", wsdl.encode("utf-8")))
     return sorted(files, key=lambda f: f.path)
 
@@ -177,6 +178,18 @@ def _context(project: Project) -> dict[str, Any]:
         "nillable_tags": sorted({f.tag for t in project.types for f in t.fields if f.nillable}),
         "choices": any(t.choices for t in project.types),
     }
+
+
+def _check_schemas(wsdl: str) -> None:
+    """The WSDL's inlined schemas compile as the generated package compiles them, to validate what
+    it writes: a set that would not is refused here, not at the package's first message."""
+    from .runtime.xmlsafe import compile_wsdl_schemas
+
+    try:
+        compile_wsdl_schemas(wsdl.encode("utf-8"))
+    except etree.XMLSchemaParseError as exc:
+        problem = f"the schemas inlined here do not compile: {exc}"
+        raise GeneratorError([Problem("service.wsdl", None, problem)]) from exc
 
 
 def _check_xml(text: str, path: str) -> None:

@@ -676,3 +676,17 @@ def test_a_method_name_the_clients_cannot_have_is_refused(
         f"the method name {method!r} {why}" in done.stderr
     ), done.stderr
     assert 'another method = "..." in [[services]]' in done.stderr
+
+
+def test_a_wsdl_whose_inlined_schemas_do_not_compile_is_refused() -> None:
+    """The generated package validates what it writes against the schemas of its service.wsdl:
+    the generator compiles them as the package will, and refuses a set that does not."""
+    from medexempt.generator.errors import GeneratorError
+    from medexempt.generator.render import _check_schemas
+
+    wsdl = (ROOT / "generated" / "service.wsdl").read_text(encoding="utf-8")
+    _check_schemas(wsdl)
+    broken = wsdl.replace('type="s4:SenderInfo"', 'type="s4:NoSuchType"', 1)
+    assert broken != wsdl
+    with pytest.raises(GeneratorError, match=r"service\.wsdl: the schemas inlined here do not"):
+        _check_schemas(broken)
