@@ -148,11 +148,11 @@ def compile_wsdl_schemas(wsdl: bytes) -> etree.XMLSchema:
 
 # libxml2's validity errors quote the value at fault: the reason keeps the element's name only,
 # since a value may be an IIN, a name or a secret, and reasons are logged.
-_QUOTED_VALUE = re.compile(r"(?<=[Tt]he value )'[^']*' ?|(?<=: )'[^']*'")
+_QUOTED_VALUE = re.compile(r"(?<=value )'[^']*' ?|(?<=: )'[^']*'|(?<=key-sequence )\[[^\]]*\] ?")
 
 
 def validity_error(error: Any) -> str:
-    """A validator's error as a bounded reason, without the value it quotes."""
+    """A validator's error as a bounded reason, without the values it quotes."""
     message = _QUOTED_VALUE.sub(lambda m: "" if m[0].endswith(" ") else "the value", error.message)
     message = message if len(message) <= 300 else message[:300] + "…"
     return f"{message} (at {error.path})" if error.path else message

@@ -385,3 +385,39 @@ def test_parser_limits_are_unsafe_and_say_which(data: bytes, reason: str) -> Non
         g.read_message(data)
     assert caught.value.reason.startswith("the document exceeds a parser limit")
     assert reason in caught.value.reason and "XML_PARSE_HUGE" not in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (
+            "Element 'iin': [facet 'pattern'] The value '871215301234' is not accepted by the "
+            "pattern '\\d{12}'.",
+            "Element 'iin': [facet 'pattern'] The value is not accepted by the pattern '\\d{12}'.",
+        ),
+        (
+            "Element 'x', attribute 'y': 'Иванов' is not a valid value of the atomic type 'xs:a'.",
+            "Element 'x', attribute 'y': the value is not a valid value of the atomic type 'xs:a'.",
+        ),
+        (
+            "Element 'u': Duplicate key-sequence ['871215301234'] in unique identity-constraint "
+            "'k'.",
+            "Element 'u': Duplicate key-sequence in unique identity-constraint 'k'.",
+        ),
+        (
+            "Element 'q': The QName value 'p:secret' has no corresponding namespace declaration.",
+            "Element 'q': The QName value has no corresponding namespace declaration.",
+        ),
+    ],
+    ids=["pattern", "atomic-type", "key-sequence", "qname"],
+)
+def test_a_validity_error_on_writing_names_no_value(message: str, shown: str) -> None:
+    """Writing refuses an invalid message with libxml2's reason, which quotes the value at fault
+    (an IIN, a name); reasons are logged, so the value is taken out and the rest kept."""
+    from medexempt.generated.xmlsafe import validity_error
+
+    class Error:
+        path = "/ns2:SendMessage/request"
+
+    Error.message = message  # type: ignore[attr-defined]
+    assert validity_error(Error()) == f"{shown} (at /ns2:SendMessage/request)"
