@@ -149,15 +149,32 @@ class Contract:
     def choice_of(self, cls: type, local: str | None, attribute: bool) -> etree._Element | None:
         """The xs:choice (occurring at most once) whose member the element `local` of `cls` is
         (`local` None: its xs:any)."""
+        found = self.alternative_of(cls, local, attribute)
+        return found[0] if found is not None else None
+
+    def alternative_of(
+        self, cls: type, local: str | None, attribute: bool
+    ) -> tuple[etree._Element, etree._Element, etree._Element] | None:
+        """The xs:choice (occurring at most once) the element `local` of `cls` is in, directly or
+        through sequences that occur once; the choice's alternative holding it; its declaration."""
         if attribute:
             return None
         declared = (
             self._wildcard(cls) if local is None else _declaration(self, cls, local, False)[1]
         )
-        parent = declared.getparent() if declared is not None else None
+        if declared is None:
+            return None
+        alternative = declared
+        parent = declared.getparent()
+        while (
+            parent is not None
+            and parent.tag == f"{{{XS}}}sequence"
+            and parent.get("maxOccurs", "1") == "1"
+        ):
+            alternative, parent = parent, parent.getparent()
         if parent is None or parent.tag != f"{{{XS}}}choice":
             return None
-        return parent if parent.get("maxOccurs", "1") == "1" else None
+        return (parent, alternative, declared) if parent.get("maxOccurs", "1") == "1" else None
 
     def _wildcard(self, cls: type) -> etree._Element | None:
         """The xs:any of the declaration of `cls` (the first)."""

@@ -126,9 +126,8 @@ class _Maker:
         meta = _context.build(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        chosen: set[tuple[str | None, int | None]] = (
-            set()
-        )  # the xs:choice groups of this instance that have their member
+        # The xs:choice groups of this instance that have their alternative: the alternative's line.
+        chosen: dict[tuple[str | None, int | None], int | None] = {}
         self.stack.append(cls)
         try:
             for var in meta.get_all_vars():
@@ -136,15 +135,20 @@ class _Maker:
                 if field is None or not field.init:  # a fixed value xsdata writes itself
                     continue
                 local = None if var.is_wildcard else var.local_name
-                group = self.contract.choice_of(cls, local, var.is_attribute)
-                if group is not None:
+                found = self.contract.alternative_of(cls, local, var.is_attribute)
+                if found is not None:
+                    group, alternative, declared = found
                     key = (group.getroottree().docinfo.URL, group.sourceline)
-                    if key in chosen:
-                        continue
-                    chosen.add(key)
-                    if not (self.minimal and group.get("minOccurs") == "0"):
-                        metadata = dict(field.metadata)
-                        values[var.name] = self.field(cls, var, metadata, path, depth, True)
+                    if key in chosen and chosen[key] != alternative.sourceline:
+                        continue  # another alternative of the choice is the one given
+                    first = key not in chosen
+                    chosen[key] = alternative.sourceline
+                    if not first or not (self.minimal and group.get("minOccurs") == "0"):
+                        # The alternative's elements: each one a sequence of it requires.
+                        must = alternative is declared or declared.get("minOccurs", "1") != "0"
+                        made = self.field(cls, var, dict(field.metadata), path, depth, must)
+                        if made is not _SKIP:
+                            values[var.name] = made
                         continue
                 must = (
                     var.required
