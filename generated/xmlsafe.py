@@ -146,14 +146,23 @@ def compile_wsdl_schemas(wsdl: bytes) -> etree.XMLSchema:
     return etree.XMLSchema(etree.fromstring(etree.tostring(hub), compiling))
 
 
-# libxml2's validity errors quote the value at fault: the reason keeps the element's name only,
-# since a value may be an IIN, a name or a secret, and reasons are logged.
-_QUOTED_VALUE = re.compile(r"(?<=value )'[^']*' ?|(?<=: )'[^']*'|(?<=key-sequence )\[[^\]]*\] ?")
+# libxml2's validity errors quote the value at fault, and a value may hold a quote itself: a
+# reason keeps the names libxml2 starts with (NCNames, which hold no quote) and the rest only when
+# it quotes nothing; otherwise the rule broken, by its name in XML Schema (reasons are logged, and
+# a value may be an IIN, a name or a secret).
+_NAMES = re.compile(r"(?:Element '[^']*'(?:, attribute '[^']*')?: )?")
 
 
 def validity_error(error: Any) -> str:
-    """A validator's error as a bounded reason, without the values it quotes."""
-    message = _QUOTED_VALUE.sub(lambda m: "" if m[0].endswith(" ") else "the value", error.message)
+    """A validator's error as a bounded reason, naming no value."""
+    message = str(error.message).strip()
+    names = _NAMES.match(message)
+    start = names[0] if names is not None else ""
+    rest = message[len(start) :]
+    if "'" in rest or '"' in rest or "[" in rest:
+        rule = str(error.type_name).removeprefix("SCHEMAV_").lower().replace("_", "-")
+        rest = f"the value or content breaks {rule}"
+    message = f"{start}{rest}"
     message = message if len(message) <= 300 else message[:300] + "…"
     return f"{message} (at {error.path})" if error.path else message
 

@@ -530,12 +530,12 @@ def test_an_object_of_an_elements_class_is_written_as_its_type(built: Corpus) ->
 @pytest.mark.parametrize(
     ("message", "changes", "said"),
     [
-        ("request.xml", {"code": "SECRET-IIN-871215301234"}, "[facet 'pattern'] The value is"),
         (
             "request.xml",
-            {"level": 300},
-            "the value is not a valid value of the atomic type 'xs:byte'",
+            {"code": "O'SECRET-IIN-871215301234"},
+            "Element 'code': the value or content breaks cvc-pattern-valid",
         ),
+        ("request.xml", {"level": 300}, "Element 'level': the value or content breaks cvc-"),
         ("request.xml", {"to": None}, "Missing child element(s). Expected is ( to )"),
         ("response.xml", {"single": "S"}, "Element 'single': This element is not expected"),
         ("response.xml", {"last": None}, "Missing child element(s). Expected is ( last )"),
