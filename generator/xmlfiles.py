@@ -25,6 +25,8 @@ from .errors import GeneratorError, Problem
 
 XS = "http://www.w3.org/2001/XMLSchema"
 _INCLUDES = frozenset({f"{{{XS}}}include", f"{{{XS}}}redefine", f"{{{XS}}}override"})
+# Includes that also change what they include: refused (see schema_closure).
+_REWRITING = frozenset({f"{{{XS}}}redefine", f"{{{XS}}}override"})
 _LINKS = _INCLUDES | {f"{{{XS}}}import"}
 
 _PARSER = etree.XMLParser(
@@ -77,6 +79,15 @@ def schema_closure(entries: list[Path], xsd_dir: Path) -> dict[Path, etree._Elem
         tree = parse_xsd(path, shown)
         found[path] = tree
         for ref in tree.getroot():
+            if ref.tag in _REWRITING:
+                kind = etree.QName(ref).localname
+                message = (
+                    f"xs:{kind} is not supported: the service's WSDL, which the generated package "
+                    f"also validates what it writes against, would carry the types as they were "
+                    f"before; write the {kind}d components in the schema itself"
+                )
+                problems.append(Problem(shown, ref.sourceline, message))
+                continue
             location = ref.get("schemaLocation") if ref.tag in _LINKS else None
             if not location:
                 continue
