@@ -165,5 +165,8 @@ def write_stmt(field: Field, value: str) -> str:
     if field.kind is Kind.ANY:
         return f"write_any({value}, el, {tag})"
     if field.value == "base64":
+        if field.min_length or field.max_length is not None:
+            # As text, not spliced in after the message is validated: its length facets are.
+            return f"_SE(el, {tag}).text = _values.format_base64({value})"
         return f"_values.set_base64(_SE(el, {tag}), {value})"
     return f"_SE(el, {tag}).text = {format_expr(field, value)}"
