@@ -126,8 +126,8 @@ class _Maker:
         meta = _context.build(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        # The xs:choice groups of this instance that have their alternative: the alternative's line.
-        chosen: dict[tuple[str | None, int | None], int | None] = {}
+        # The xs:choice groups of this instance that have their alternative: the alternative's path.
+        chosen: dict[tuple[str | None, str], str] = {}
         self.stack.append(cls)
         try:
             for var in meta.get_all_vars():
@@ -138,11 +138,13 @@ class _Maker:
                 found = self.contract.alternative_of(cls, local, var.is_attribute)
                 if found is not None:
                     group, alternative, declared = found
-                    key = (group.getroottree().docinfo.URL, group.sourceline)
-                    if key in chosen and chosen[key] != alternative.sourceline:
+                    # By place in the document (a schema may be written on one line).
+                    tree = group.getroottree()
+                    key = (tree.docinfo.URL, tree.getpath(group))
+                    if key in chosen and chosen[key] != tree.getpath(alternative):
                         continue  # another alternative of the choice is the one given
                     first = key not in chosen
-                    chosen[key] = alternative.sourceline
+                    chosen[key] = tree.getpath(alternative)
                     if not first or not (self.minimal and group.get("minOccurs") == "0"):
                         # The alternative's elements: each one a sequence of it requires.
                         must = alternative is declared or declared.get("minOccurs", "1") != "0"

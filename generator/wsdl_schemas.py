@@ -51,9 +51,11 @@ def inline_schemas(trees: dict[Path, etree._ElementTree]) -> tuple[Schema, ...]:
             forms = _forms(source, root)
             # A chameleon's unprefixed references are to the namespace that includes it.
             chameleon = ns if source.get("targetNamespace") is None else ""
+            first = len(root)
             for child in source:
                 if isinstance(child.tag, str) and child.tag not in _LINKS:
                     _rebuilt(child, _Names(prefixes, chameleon), forms, root)
+            _derivation_defaults(source, root, root[first:])
         etree.indent(root, space="  ")
         schemas.append(Schema(namespace=ns, text=etree.tostring(root, encoding="unicode")))
     return tuple(schemas)
@@ -111,7 +113,13 @@ def _root(
     root = etree.Element(f"{_XS_TAG}schema", nsmap=nsmap)
     if ns:
         root.set("targetNamespace", ns)
-    for name in ("elementFormDefault", "attributeFormDefault", "version"):
+    for name in (
+        "elementFormDefault",
+        "attributeFormDefault",
+        "blockDefault",
+        "finalDefault",
+        "version",
+    ):
         value = source.get(name)
         if value is not None:
             root.set(name, value)
@@ -120,6 +128,40 @@ def _root(
         if namespace:
             link.set("namespace", namespace)
     return root
+
+
+# What blockDefault and finalDefault give each kind of declaration that does not say its own.
+_DERIVATIONS = {
+    ("blockDefault", "block"): {
+        f"{_XS_TAG}element": {"extension", "restriction", "substitution"},
+        f"{_XS_TAG}complexType": {"extension", "restriction"},
+    },
+    ("finalDefault", "final"): {
+        f"{_XS_TAG}element": {"extension", "restriction"},
+        f"{_XS_TAG}complexType": {"extension", "restriction"},
+        f"{_XS_TAG}simpleType": {"list", "union", "restriction", "extension"},
+    },
+}
+
+
+def _derivation_defaults(
+    source: etree._Element, merged: etree._Element, copies: list[etree._Element]
+) -> None:
+    """A file whose blockDefault or finalDefault is not the merged schema's: each declaration
+    copied from it that states no block or final of its own is given the one its file's default
+    gives it (an empty one too, which the merged default would otherwise fill)."""
+    for (default, attribute), allowed in _DERIVATIONS.items():
+        own = " ".join(source.get(default, "").split())
+        if own == " ".join(merged.get(default, "").split()):
+            continue
+        for copy in copies:
+            for declaration in copy.iter(*allowed):
+                if declaration.get(attribute) is None and declaration.get("ref") is None:
+                    kinds = allowed[str(declaration.tag)]
+                    value = (
+                        "#all" if own == "#all" else " ".join(t for t in own.split() if t in kinds)
+                    )
+                    declaration.set(attribute, value)
 
 
 def _forms(source: etree._Element, merged: etree._Element) -> dict[str, str]:

@@ -579,6 +579,20 @@ def test_a_long_base64_value_within_its_length_facets_is_written(built: Corpus) 
     assert again.body.request.request_data.data.file == bytes(range(256)) * 12
 
 
+def test_a_derived_type_its_bases_block_default_forbids_is_not_written(built: Corpus) -> None:
+    """address.xsd's blockDefault="#all" (not payload.xsd's, the same namespace): a PostalAddress
+    where an Address is declared is refused on writing; OpenMore for Open, which payload.xsd does
+    not block, is written (and read back)."""
+    result = built["block-default"]
+    lib = result.package
+    read = lib.read_message(result.envelope(result.sample("request.xml")))
+    data = read.body.request.request_data.data
+    assert type(data.open).__name__ == "OpenMore"
+    data.address = lib.models.PostalAddress(city="Almaty", index="050000")
+    with pytest.raises(lib.SerializationError, match=r"Element 'address'"):
+        lib.write_envelope(read)
+
+
 @pytest.mark.parametrize("text", ["1e3", "NaN", "1E9999999", "١٢٣", "1_000.5", "+-1"])
 def test_a_decimal_is_read_by_its_own_lexical_space(built: Corpus, text: str) -> None:
     """xs:decimal has no exponent, NaN or other digits: xsdata's converter takes them all, and
