@@ -494,51 +494,52 @@ def _expected(where: str, expected: str, value: object) -> str:
     return f"{where}: expected {expected}, got {type(value).__name__} {shown}{hint}"
 
 
-def split_by_xsdata(
-    classes: typing.Iterable[type], build: Callable[[type], Any]
-) -> tuple[frozenset[str], frozenset[str], frozenset[type]]:
-    """Where xsdata splits or strips text as Python does (a list, or a value that is no string),
-    so that a no-break space would be taken for white space: the element tags, the attribute
-    names, and the classes whose own text (simple content) it is. `build` is xsdata's
-    `XmlContext.build`."""
-    elements: set[str] = set()
-    attributes: set[str] = set()
-    text_of: set[type] = set()
-    metas = [(cls, build(cls)) for cls in classes]
-    for cls, meta in metas:
-        for var in meta.get_all_vars():
-            if not var.tokens and all(
-                tp in (str, object) or dataclasses.is_dataclass(tp) for tp in var.types
-            ):
-                continue
-            if var.is_text:
-                text_of.add(cls)
-            elif var.is_attribute:
-                attributes.add(var.qname)
-            elif var.is_element:
-                elements.add(var.qname)
-    for _, meta in metas:  # an element holding such a class, or any class (by xsi:type)
-        for var in meta.get_all_vars():
-            held = var.clazz
-            if not var.is_element or not text_of:
-                continue
-            if (held is None and object in var.types) or (
-                held is not None and any(issubclass(c, held) for c in text_of)
-            ):
-                elements.add(var.qname)
-    return frozenset(elements), frozenset(attributes), frozenset(text_of)
-
-
-def python_only_space(
-    el: _Element, elements: frozenset[str], attributes: frozenset[str], root: bool
-) -> _Element | None:
-    """The first element under `el` (itself too when `root`) whose text, or an attribute, xsdata
-    would split or strip at a character that is no white space to XML."""
-    for node in el.iter(etree.Element):
-        held = node.tag in elements or (root and node is el)
-        if held and node.text and _PYTHON_ONLY_SPACE.search(node.text):
+def python_only_space(el: _Element, cls: type, context: Any) -> _Element | None:
+    """The first element under `el` (read by xsdata into `cls`) whose text, or an attribute, xsdata
+    would split or strip at a character that is no white space to XML: the tree is walked with
+    xsdata's own metadata of the class each element is read into (`context`: its XmlContext), so
+    a no-break space in a string is left alone."""
+    pending: list[tuple[_Element, type]] = [(el, _read_as(el, cls, context) or cls)]
+    while pending:
+        node, kind = pending.pop()
+        meta = context.build(kind)
+        if meta.text is not None and _splits(meta.text) and _spaced(node.text):
             return node
         for name, value in node.attrib.items():
-            if name in attributes and _PYTHON_ONLY_SPACE.search(value):
+            var = meta.find_attribute(name)
+            if var is not None and _splits(var) and _PYTHON_ONLY_SPACE.search(value):
                 return node
+        for child in node.iterchildren(etree.Element):
+            held: type | None = None
+            for var in meta.find_children(child.tag):
+                if var.clazz is None and not var.is_wildcard and object not in var.types:
+                    if _splits(var) and _spaced(child.text):
+                        return child
+                elif held is None:
+                    held = _read_as(child, var.clazz, context)
+            if held is not None:
+                pending.append((child, held))
     return None
+
+
+def _splits(var: Any) -> bool:
+    """Whether xsdata splits (a list) or strips (a value that is no string) a var's text."""
+    return bool(var.tokens) or any(
+        tp not in (str, object) and not dataclasses.is_dataclass(tp) for tp in var.types
+    )
+
+
+def _spaced(text: str | None) -> bool:
+    return bool(text) and _PYTHON_ONLY_SPACE.search(text or "") is not None
+
+
+def _read_as(node: _Element, declared: type | None, context: Any) -> type | None:
+    """The class xsdata reads `node` into: the one its xsi:type names, else `declared`."""
+    named = node.get("{http://www.w3.org/2001/XMLSchema-instance}type")
+    if named:
+        prefix, _, local = named.strip(XML_SPACE).rpartition(":")
+        namespace = node.nsmap.get(prefix or None)
+        found: type | None = context.find_type(f"{{{namespace}}}{local}" if namespace else local)
+        if found is not None:
+            return found
+    return declared
