@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
@@ -91,44 +93,37 @@ _WSDL = "http://schemas.xmlsoap.org/wsdl/"
 _XS = "http://www.w3.org/2001/XMLSchema"
 
 
-class _InMemory(etree.Resolver):
-    """The inlined schemas by their made-up locations; anything else resolves to nothing."""
-
-    def __init__(self, documents: dict[str, bytes]) -> None:
-        super().__init__()
-        self.documents = documents
-
-    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> Any:
-        return self.resolve_string(self.documents.get(system_url or "", b""), context)
+_COMPILING = threading.Lock()
 
 
 def compile_wsdl_schemas(wsdl: bytes) -> etree.XMLSchema:
-    """The schemas inlined in a WSDL's wsdl:types as one validator, compiled in memory: each is
-    given to the others' imports by its namespace; nothing is read from disk or the network."""
-    parser = new_parser()
-    root = etree.fromstring(wsdl, parser)
+    """The schemas inlined in a WSDL's wsdl:types as one validator: each written to a file of a
+    temporary folder for the others' imports to name (libxml2 reads them itself; a resolver of
+    lxml's does not hold while threads compile side by side), nothing read from the network."""
+    root = etree.fromstring(wsdl, new_parser())
     schemas = root.findall(f"{{{_WSDL}}}types/{{{_XS}}}schema")
-    location = {
-        s.get("targetNamespace", ""): f"medexempt-wsdl-schema-{n}.xsd"
-        for n, s in enumerate(schemas)
-    }
-    documents: dict[str, bytes] = {}
-    hub = etree.Element(f"{{{_XS}}}schema")
-    for schema in schemas:
-        schema = copy.deepcopy(schema)
-        for link in schema.iterchildren(f"{{{_XS}}}import"):
-            imported = location.get(link.get("namespace", ""))
-            if imported is not None:
-                link.set("schemaLocation", imported)
-        namespace = schema.get("targetNamespace")
-        documents[location[namespace or ""]] = etree.tostring(schema)
-        kind = "import" if namespace else "include"  # the hub itself has no namespace
-        link = etree.SubElement(hub, f"{{{_XS}}}{kind}", schemaLocation=location[namespace or ""])
-        if namespace:
-            link.set("namespace", namespace)
-    compiling = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    compiling.resolvers.add(_InMemory(documents))
-    return etree.XMLSchema(etree.fromstring(etree.tostring(hub), compiling))
+    with _COMPILING, tempfile.TemporaryDirectory(prefix="medexempt-wsdl-") as folder:
+        location = {
+            s.get("targetNamespace", ""): Path(folder, f"schema-{n}.xsd").as_uri()
+            for n, s in enumerate(schemas)
+        }
+        hub = etree.Element(f"{{{_XS}}}schema")
+        for n, schema in enumerate(schemas):
+            schema = copy.deepcopy(schema)
+            for link in schema.iterchildren(f"{{{_XS}}}import"):
+                imported = location.get(link.get("namespace", ""))
+                if imported is not None:
+                    link.set("schemaLocation", imported)
+            namespace = schema.get("targetNamespace")
+            Path(folder, f"schema-{n}.xsd").write_bytes(etree.tostring(schema))
+            kind = "import" if namespace else "include"  # the hub itself has no namespace
+            link = etree.SubElement(
+                hub, f"{{{_XS}}}{kind}", schemaLocation=location[namespace or ""]
+            )
+            if namespace:
+                link.set("namespace", namespace)
+        compiling = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        return etree.XMLSchema(etree.fromstring(etree.tostring(hub), compiling))
 
 
 # libxml2's validity errors quote the value at fault, and a value may hold a quote itself: a

@@ -88,3 +88,27 @@ def test_the_original_request_is_in_the_cases_verbatim() -> None:
     )
     (case,) = [c for c in CASES if c.name == "original-request"]
     assert case.message.decode("utf-8").strip() in original
+
+
+def test_threads_writing_at_once_each_validate_what_they_write() -> None:
+    """Each thread compiles the package's schemas for the validation of what it writes, the first
+    time it writes: side by side with other threads compiling, validating and reading (a server's
+    first requests), every one compiles them whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sample = ROOT / "tests" / "cases" / "original-response-repaired" / "message.xml"
+    message = g.read_message(sample.read_bytes())
+    expected = g.write_envelope(message)
+
+    def write(n: int) -> bytes | Exception:
+        try:
+            if n % 3 == 0:
+                return g.write_envelope(g.read_message(expected))
+            return g.write_envelope(message)
+        except Exception as exc:  # kept, to be shown by the assertion below
+            return exc
+
+    for _ in range(30):  # new threads each round, each compiling
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            written = list(pool.map(write, range(24)))
+        assert written == [expected] * 24
