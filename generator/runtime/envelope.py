@@ -199,32 +199,41 @@ def write_envelope(envelope: Envelope[_AnyBody]) -> bytes:
     return xmlvalues.tostring_spliced(root, pending)
 
 
-_SCHEMAS = threading.local()
+# Compiled validators not in use: a thread takes one (or compiles one when none is free) and gives
+# it back, so each is used by one thread at a time, and a server that starts a thread for every
+# request compiles no more of them than it ever runs at once.
+_FREE_SCHEMAS: list[etree.XMLSchema] = []
+_FREE_LOCK = threading.Lock()
 
 
 def _check_valid(body: _Element) -> None:
     """Every gateway element written is valid against the package's schemas (the ones inlined in
-    its service.wsdl, compiled once per thread): what the writers do not check themselves (range,
-    pattern and digit facets, the order of an ordered list, groups given in part) is refused here,
-    never sent. A long base64 value waiting to be spliced in counts as empty."""
-    schema: etree.XMLSchema | None = getattr(_SCHEMAS, "schema", None)
+    its service.wsdl): what the writers do not check themselves (range, pattern and digit facets,
+    the order of an ordered list, groups given in part) is refused here, never sent. A long base64
+    value of a type without length facets is spliced in after, and counts as empty."""
+    with _FREE_LOCK:
+        schema = _FREE_SCHEMAS.pop() if _FREE_SCHEMAS else None
     if schema is None:
-        wsdl = files(__package__).joinpath("service.wsdl").read_bytes()
-        for _ in range(3):  # a compile that lost an import is made again (it declares SendMessage)
-            schema = compile_wsdl_schemas(wsdl)
-            schema.validate(etree.Element(SEND_MESSAGE))
-            if all(e.type_name != "SCHEMAV_CVC_ELT_1" for e in schema.error_log):
-                break
-        else:
-            raise SerializationError(
-                "the schemas of the package's service.wsdl do not compile whole"
-            )
-        _SCHEMAS.schema = schema
-    for element in body.iter(SEND_MESSAGE, SEND_MESSAGE_RESPONSE, FAULT_DETAIL):
-        if not schema.validate(element):
-            errors = list(schema.error_log.filter_from_errors()) or list(schema.error_log)
-            reason = validity_error(errors[0]) if errors else "libxml2 gave no reason"
-            raise SerializationError(f"the message would be invalid: {reason}")
+        schema = _compiled_schemas()
+    try:
+        for element in body.iter(SEND_MESSAGE, SEND_MESSAGE_RESPONSE, FAULT_DETAIL):
+            if not schema.validate(element):
+                errors = list(schema.error_log.filter_from_errors()) or list(schema.error_log)
+                reason = validity_error(errors[0]) if errors else "libxml2 gave no reason"
+                raise SerializationError(f"the message would be invalid: {reason}")
+    finally:
+        with _FREE_LOCK:
+            _FREE_SCHEMAS.append(schema)
+
+
+def _compiled_schemas() -> etree.XMLSchema:
+    wsdl = files(__package__).joinpath("service.wsdl").read_bytes()
+    for _ in range(3):  # a compile that lost an import is made again (it declares SendMessage)
+        schema = compile_wsdl_schemas(wsdl)
+        schema.validate(etree.Element(SEND_MESSAGE))
+        if all(e.type_name != "SCHEMAV_CVC_ELT_1" for e in schema.error_log):
+            return schema
+    raise SerializationError("the schemas of the package's service.wsdl do not compile whole")
 
 
 def _write_body(content: _AnyBody, version: SoapVersion, body: _Element) -> None:
