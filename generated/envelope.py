@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from importlib.resources import files
 from typing import Generic, TypeVar
 
 from lxml import etree
@@ -242,7 +241,9 @@ def _check_valid(body: _Element) -> None:
 
 
 def _compiled_schemas() -> etree.XMLSchema:
-    wsdl = files(__package__).joinpath("service.wsdl").read_bytes()
+    from .services import wsdl_text
+
+    wsdl = wsdl_text().encode("utf-8")
     for _ in range(3):  # a compile that lost an import is made again (it declares SendMessage)
         schema = compile_wsdl_schemas(wsdl)
         schema.validate(etree.Element(SEND_MESSAGE))
