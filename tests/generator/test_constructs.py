@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from xsdata.exceptions import ParserError
+from xsdata.formats.dataclass.context import XmlContext
 from xsdata.formats.dataclass.models.generics import DerivedElement
 from xsdata.formats.dataclass.parsers import XmlParser
 from xsdata.formats.dataclass.serializers import XmlSerializer
@@ -372,6 +374,60 @@ def test_a_type_named_by_xsi_type_is_this_packages_own(
             ).body.request.request_data.data
             == data
         )
+
+
+def _walks(lib: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[type]:
+    """The classes whose subclasses the package's xsdata contexts walk from now on."""
+    walked: list[type] = []
+    context_class = type(lib.xmlvalues.package_context("-"))
+    walk = context_class.get_subclasses
+
+    def spy(clazz: type) -> Iterator[type]:
+        walked.append(clazz)
+        yield from walk(clazz)
+
+    monkeypatch.setattr(context_class, "get_subclasses", staticmethod(spy))
+    return walked
+
+
+def test_the_xsi_type_index_is_xsdatas_own(built: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each package's xsi:type index holds what xsdata's context for that package finds, in
+    xsdata's order (the last class of a name is the one taken), and is built from the package's
+    own classes, without a walk over every class of the process."""
+    libraries = {case.package: built[case.name].package for case in ACCEPTED}
+    everything = XmlContext()  # one walk over every class of the process, for all the cases
+    everything.build_xsi_cache()
+    for package, lib in libraries.items():
+        prefix = f"{package}."
+        monkeypatch.delitem(lib.xmlvalues._XSI_INDEXES, prefix, raising=False)
+        walked = _walks(lib, monkeypatch)
+        ours = lib.xmlvalues.package_context(prefix)
+        ours.build_xsi_cache()
+        assert object not in walked, package
+        theirs = {
+            qname: mine
+            for qname, found in everything.xsi_cache.items()
+            if (mine := [c for c in found if c.__module__.startswith(prefix)])
+        }
+        assert dict(ours.xsi_cache) == theirs, package
+        assert theirs, package
+
+
+def test_the_xsi_type_index_is_not_rebuilt_after_an_import(
+    built: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """xsdata's own context walks every class of the process again once any module has been
+    imported since; a package's index is built once, whatever is imported after."""
+    result = built["nested-any-type"]
+    lib = result.package
+    envelope = result.envelope(result.sample("typed.xml"))
+    first = lib.read_message(envelope)
+    walked = _walks(lib, monkeypatch)
+    monkeypatch.setitem(sys.modules, "imported_after_the_first_message", ModuleType("later"))
+    assert lib.read_message(envelope) == first
+    fresh = lib.xmlvalues.package_context(f"{result.case.package}.")
+    assert fresh.find_type("{urn:case:anytype}Attachment") is lib.models.Attachment
+    assert walked == []
 
 
 def _refusal(result: Generated, message: str, original: bytes, replacement: bytes) -> Any:
