@@ -67,9 +67,9 @@ app = make_app(
     SearchService(),
     ServerConfig(
         senders={
-            SENDER_ID: os.environ.get("E2E_PASSWORD_HASH") or hash_password(PASSWORD),
+            SENDER_ID: os.environ.get("E2E_PASSWORD_HASH") or hash_password(PASSWORD, n=2**10),
             # the sender of the original's sample request, so that it can be posted verbatim
-            "sender": os.environ.get("E2E_SAMPLE_HASH") or hash_password("password"),
+            "sender": os.environ.get("E2E_SAMPLE_HASH") or hash_password("password", n=2**10),
         },
         max_body_bytes=64 * 1024,
         max_message_age=None,  # the original's sample (dated 2021) is posted verbatim

@@ -620,7 +620,7 @@ def test_a_signature_binds_to_its_sender() -> None:
 
 def test_authentication_comes_before_the_signature_work() -> None:
     """A wrong password is refused as such even with a broken signature: the cheap check first."""
-    senders = {"mis": hash_password("right")}
+    senders = {"mis": hash_password("right", n=2**10)}
     data = _tamper_value(request_bytes(pki().sender))
     assert fault_code(_bound_app(senders=senders), data) == "AUTHENTICATION_FAILED"
 

@@ -47,7 +47,10 @@ PROFILE = settings.get_profile(
     or ("intake-fuzz-ci" if os.environ.get("CI") else "intake-fuzz")
 )
 
-_SENDERS = {SENDER_ID: hash_password(PASSWORD), "sender": hash_password("password")}
+_SENDERS = {
+    SENDER_ID: hash_password(PASSWORD, n=2**10),
+    "sender": hash_password("password", n=2**10),
+}
 APPS: dict[str, SyncChannelApp] = {
     # the service reached: no messageDate window (the samples are dated 2021)
     "open": make_app(

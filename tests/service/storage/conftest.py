@@ -7,7 +7,9 @@ a missing URL fails those variants instead of skipping them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -25,10 +27,28 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return postgres_url()
 
 
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated to the newest schema; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "medexempt.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def db_url(empty_url: str) -> str:
-    """The URL of a database migrated to the newest schema, dictionaries loaded, no records."""
-    upgrade(empty_url)
+def db_url(empty_url: str, request: pytest.FixtureRequest) -> str:
+    """The URL of a database migrated to the newest schema, dictionaries loaded, no records (on
+    SQLite a copy of one migrated once, taken with SQLite's backup API; PostgreSQL is migrated
+    for each test)."""
+    if not empty_url.startswith("sqlite:///"):
+        upgrade(empty_url)
+        return empty_url
+    template: Path = request.getfixturevalue("_migrated_sqlite")
+    with (
+        closing(sqlite3.connect(template)) as source,
+        closing(sqlite3.connect(empty_url.removeprefix("sqlite:///"))) as copy,
+    ):
+        source.backup(copy)
     return empty_url
 
 
