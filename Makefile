@@ -51,10 +51,11 @@ test: lint services
 	$(BIN)/pytest
 	$(MAKE) bench-smoke
 
-## The quick run while editing: no servers, browsers, PostgreSQL, installs or load, over every core,
-## each Hypothesis property with a fifth of its examples (tests/support.py). Not a gate: `make test` is.
+## The quick run while editing, over every core: no servers, browsers, PostgreSQL, other processes, load
+## or generator corpora, each Hypothesis property with a fifth of its examples (tests/support.py).
+## Not a gate: `make test` is.
 quick: install
-	MEDEXEMPT_QUICK=1 $(BIN)/pytest -m "not system" -n auto --dist loadfile -q
+	$(BIN)/pytest -m "not system" -n auto --dist loadfile -q
 
 ## Benchmarks beside their peers, in one command; reports in bench/results/ (README.md lists them).
 ## `bench-smoke` runs every part briefly, every answer still checked (CI), into build/bench-smoke/.

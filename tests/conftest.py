@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests import support
 from tests.harness import free_port, running_server
 from tests.support import ROOT
 
@@ -36,30 +41,73 @@ def e2e_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-# --- Which tests are system tests (real servers, browsers, databases, installs, load) -----------
+# --- Which tests are system tests ---------------------------------------------------------------
+# `system` (pyproject.toml says what it covers) is given here to everything under tests/system/ and
+# to any test that uses a real server, browser or PostgreSQL; the rest carry the mark themselves
+# (`@pytest.mark.system` or a module's `pytestmark`), with a comment saying why.
 
 _SYSTEM_FIXTURES = frozenset({"e2e_url", "browser", "gost_url", "two_servers", "postgres"})
-# Tests that run a whole tool or a registry-sized load, by name.
-_SYSTEM_TESTS = frozenset(
-    {
-        "test_generated_packages_pass_mypy_strict",
-        "test_generated_code_passes_mypy_strict",
-        "test_a_hundred_thousand_rows",
-    }
-)
 _SYSTEM_PARAMETERS = ("postgresql",)
 
 
+def _names_system(name: str, /, **kwargs: str | int | bool | None) -> bool:
+    return name == "system" and not kwargs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The quick run is one whose `-m` leaves the system tests out (`tests/support.py`)."""
+    from _pytest.mark.expression import Expression
+
+    expression = config.getoption("markexpr") or ""
+    leaves_system_out = bool(expression) and not Expression.compile(expression).evaluate(
+        _names_system
+    )
+    support.QUICK = leaves_system_out and not os.environ.get("CI")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`system`: everything under tests/system/, and any test elsewhere that starts a server,
-    opens a browser, uses PostgreSQL, runs a whole tool (mypy) or a registry-sized load;
-    `pytest -m "not system"` leaves them out."""
     system = pytest.mark.system
     for item in items:
         path = item.path.as_posix()
         fixtures = set(getattr(item, "fixturenames", ()))
         parameters = getattr(getattr(item, "callspec", None), "params", {})
         uses_postgres = any(value in _SYSTEM_PARAMETERS for value in parameters.values())
-        named = getattr(item, "originalname", item.name) in _SYSTEM_TESTS
-        if "/tests/system/" in path or fixtures & _SYSTEM_FIXTURES or uses_postgres or named:
+        if "/tests/system/" in path or fixtures & _SYSTEM_FIXTURES or uses_postgres:
             item.add_marker(system)
+
+
+def _runs_python(program: str) -> bool:
+    """Whether `program` is a Python interpreter or a script one runs (medexempt, mypy…)."""
+    found = shutil.which(program)
+    if found is None:
+        return False
+    if os.path.realpath(found) == os.path.realpath(sys.executable) or "python" in Path(found).name:
+        return True
+    try:
+        with open(found, "rb") as file:
+            first = file.readline(256)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and b"python" in first
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_in_system_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test that starts a Python process (a fresh interpreter, a command of ours, mypy, a
+    server) is a system test: outside them, starting one fails the test, so the quick run stays
+    in its own process and this classification stays true. (Other programs, such as the
+    ldconfig a library runs or openssl, are not counted.)"""
+    if request.node.get_closest_marker("system") is not None:
+        return
+    node = request.node.nodeid
+    start = subprocess.Popen.__init__
+
+    def refuse(self: subprocess.Popen[bytes], args: Any, *rest: Any, **options: Any) -> None:
+        program = os.fsdecode(args if isinstance(args, (str, os.PathLike)) else args[0])
+        if _runs_python(program.split()[0] if options.get("shell") else program):
+            raise AssertionError(f"{node} starts {program!r}, a Python process: mark it `system`")
+        start(self, args, *rest, **options)
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from medexempt import cli
@@ -33,12 +34,14 @@ def test_help_lists_the_generators_and_the_services_commands() -> None:
     assert listed == {*cli.GENERATOR_COMMANDS, "serve", "db", "search", "hash-password"}
 
 
+@pytest.mark.system  # a fresh process
 def test_the_command_itself_imports_neither_side() -> None:
     loaded = _loaded_after("import medexempt.cli")
     assert not {m for m in loaded if m.startswith(("medexempt.generator.", "medexempt.exemptions"))}
     assert "xsdata" not in loaded and "sqlalchemy" not in loaded
 
 
+@pytest.mark.system  # a fresh process
 def test_a_service_command_loads_nothing_of_the_generator() -> None:
     loaded = _loaded_after(
         "from click.testing import CliRunner\n"

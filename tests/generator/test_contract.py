@@ -33,6 +33,10 @@ from tests.constructs import contract as construct_contract
 from tests.constructs import load_construct_cases
 from tests.support import XSD
 
+# Two versions of a schema generated and imported per rule, and every construct case's examples:
+# a system run (`pytest tests/generator` after a change to the generator).
+pytestmark = pytest.mark.system
+
 NS = "urn:test:contract"
 SERVICE = "CONTRACT_TEST"
 GATEWAY_NS = "http://bip.bee.kz/SyncChannel/v10/Types"

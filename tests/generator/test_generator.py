@@ -50,6 +50,7 @@ def test_committed_output_is_what_the_generator_makes() -> None:
         assert (ROOT / "generated" / f.path).read_bytes() == f.content, f.path
 
 
+@pytest.mark.system  # fresh processes, one per hash seed
 @pytest.mark.parametrize("seed", ["0", "4242"])
 def test_output_does_not_depend_on_hash_seed(seed: str) -> None:
     done = run("check", env={**os.environ, "PYTHONHASHSEED": seed})
@@ -144,6 +145,7 @@ def test_generate_is_idempotent(project_copy: Path) -> None:
     assert "0 file(s) changed" in done.stdout
 
 
+@pytest.mark.system  # a fresh process
 def test_generated_package_imports_without_the_generator() -> None:
     code = (
         "import sys\n"
@@ -158,6 +160,7 @@ def test_generated_package_imports_without_the_generator() -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.system  # runs the command
 def test_inspect_prints_the_typed_message_and_masks_the_password() -> None:
     done = run("inspect", "tests/cases/original-request/message.xml")
     assert done.returncode == 0, done.stderr
@@ -167,6 +170,7 @@ def test_inspect_prints_the_typed_message_and_masks_the_password() -> None:
     assert "request_info" not in done.stdout and "sender_id" not in done.stdout
 
 
+@pytest.mark.system  # runs the command
 def test_inspect_exits_1_with_the_reason() -> None:
     done = run("inspect", "xsd/services.toml")
     assert done.returncode == 1
@@ -500,6 +504,7 @@ def test_init_says_to_declare_a_named_type_for_an_element_of_an_anonymous_one(
         assert "write it as {namespace}Name" not in done.stderr
 
 
+@pytest.mark.system  # runs the command
 def test_inspect_reads_with_the_projects_own_package(tmp_path: Path) -> None:
     """In a project, `inspect` reads with the package [tool.medexempt] names (imported from where
     it is written); --package names any other; with neither, exit 2 saying so."""
@@ -584,6 +589,7 @@ def test_an_out_on_the_command_line_equal_to_the_tables_keeps_its_package() -> N
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.system  # a fresh process
 def test_generate_loads_nothing_of_the_service(tmp_path: Path) -> None:
     """No arrow backwards: `medexempt generate` runs without importing the reference service or
     its stack (SQLAlchemy, gunicorn, fontTools); the service's commands load only when they run."""

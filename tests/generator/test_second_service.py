@@ -193,6 +193,7 @@ def test_unknown_element_in_the_second_service_names_its_path(
     assert caught.value.path.endswith("/data/year")
 
 
+@pytest.mark.system  # runs mypy
 def test_generated_code_passes_mypy_strict(library: tuple[ModuleType, Path]) -> None:
     _, root = library
     done = subprocess.run(

@@ -66,6 +66,7 @@ def test_demo_needs_nothing_and_accepts_the_original_sender(
     assert again.secret == settings.secret  # kept, so stored certificates' QR codes stay valid
 
 
+@pytest.mark.system  # runs the command
 def test_the_command_says_what_is_missing(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "medexempt", "serve", "--db", f"sqlite:///{tmp_path / 'x.db'}"],
@@ -214,6 +215,7 @@ def _hash_password(*args: str, stdin: str = "") -> subprocess.CompletedProcess[s
     )
 
 
+@pytest.mark.system  # runs the command
 def test_hash_password_reads_a_password_from_stdin() -> None:
     done = _hash_password("--password-stdin", stdin="s3cret\n")
     assert done.returncode == 0, done.stderr
@@ -230,6 +232,7 @@ def test_hash_password_reads_a_password_from_stdin() -> None:
         (("--password", "x", "--password-stdin"), "", "not both"),
     ],
 )
+@pytest.mark.system  # runs the command
 def test_hash_password_says_what_is_wrong(args: tuple[str, ...], stdin: str, said: str) -> None:
     done = _hash_password(*args, stdin=stdin)
     assert done.returncode == 2

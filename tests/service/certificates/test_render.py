@@ -161,6 +161,7 @@ for name, record in sorted(RECORDS.items()):
 """
 
 
+@pytest.mark.system  # fresh processes
 def test_the_same_record_gives_the_same_bytes_in_any_process() -> None:
     children = [  # side by side: each is a cold start of its own
         subprocess.Popen(

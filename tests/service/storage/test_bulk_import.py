@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from medexempt.exemptions.records import Criteria
@@ -14,6 +15,7 @@ from tests.samples import generated_records, write_import_file
 ROWS = 100_000
 
 
+@pytest.mark.system  # a registry-sized load
 def test_a_hundred_thousand_rows(engine: Engine, tmp_path: Path) -> None:
     records = generated_records(ROWS)
     path = tmp_path / "bulk.csv"
