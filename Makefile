@@ -51,7 +51,7 @@ test: lint services
 	$(BIN)/pytest
 	$(MAKE) bench-smoke
 
-## The quick run while editing, over every core: no servers, browsers, PostgreSQL, other processes, load
+## The quick run while editing, over every core: no servers, browsers, PostgreSQL, Python processes, load
 ## or generator corpora, each Hypothesis property with a fifth of its examples (tests/support.py).
 ## Not a gate: `make test` is.
 quick: install

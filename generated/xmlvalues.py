@@ -26,7 +26,6 @@ import dataclasses
 import functools
 import re
 import secrets
-import sys
 import threading
 import types
 import typing
@@ -512,21 +511,22 @@ def _expected(where: str, expected: str, value: object) -> str:
     return f"{where}: expected {expected}, got {type(value).__name__} {shown}{hint}"
 
 
-# The xsi:type index of each generated package's classes, by its models package ("name."):
+# The xsi:type index of each generated package's schema classes, by its models module's name:
 # built once per process, under a lock, and copied into each thread's context.
 _XSI_INDEXES: dict[str, dict[str, list[type]]] = {}
 _INDEXING = threading.Lock()
 
 
-def package_context(models_package: str) -> Any:
-    """xsdata's XmlContext for the classes of one generated package (`models_package`: its name
-    and a dot), whose xsi:type index is built once. xsdata's own context indexes every class of
-    the process, and again whenever a module has been imported since its last look: 0.1 s in
-    our service's process, paid by each thread's first message with an xsi:type and again after
-    any lazy import. The index is the one xsdata's context for the package builds, in xsdata's
-    order; it is built from the package's own classes, which are all defined once the package
-    is imported."""
-    return _package_context_class()(models_package)
+def package_context(models: types.ModuleType) -> Any:
+    """xsdata's XmlContext for the schema classes of one generated package (`models`: its models
+    module), whose xsi:type index is built once. xsdata's own context indexes every dataclass of
+    the process, and again whenever a module has been imported since its last look: 0.1 s in our
+    service's process, paid by each thread's first message with an xsi:type and again after any
+    lazy import. It would also let an xsi:type name one of the runtime's own dataclasses (the
+    server's RequestContext, say), and find it or not by what the process had imported. This index
+    holds the classes the models module defines (nested ones included) and nothing else, in
+    xsdata's order, whatever is imported before or after."""
+    return _package_context_class()(models)
 
 
 @functools.cache
@@ -534,64 +534,52 @@ def _package_context_class() -> type:
     from xsdata.formats.dataclass.context import XmlContext
 
     class PackageContext(XmlContext):
-        __slots__ = ("_prefix",)
+        __slots__ = ("_models",)
 
-        def __init__(self, models_package: str) -> None:
-            super().__init__(models_package=models_package)
-            self._prefix = models_package
+        def __init__(self, models: types.ModuleType) -> None:
+            super().__init__(models_package=models.__name__.rpartition(".")[0] + ".")
+            self._models = models
 
         def build_xsi_cache(self) -> None:
             if self.sys_modules == -1:
                 return
             with _INDEXING:
-                index = _XSI_INDEXES.get(self._prefix)
+                index = _XSI_INDEXES.get(self._models.__name__)
                 if index is None:
-                    index = _XSI_INDEXES[self._prefix] = self._index()
+                    index = _XSI_INDEXES[self._models.__name__] = self._index()
             self.xsi_cache.clear()
             self.xsi_cache.update({qname: list(found) for qname, found in index.items()})
-            self.sys_modules = -1  # indexed: the package's classes are all defined on import
+            self.sys_modules = -1  # indexed, for good: the models module defines no more classes
 
         def _index(self) -> dict[str, list[type]]:
-            # xsdata walks the subclasses of `object` depth first. Only the subtrees under the
-            # package's classes' topmost bases hold them (and the class a dataclass with slots
-            # replaced, which xsdata's walk also finds), so only those are walked, in order.
-            bases = {base for clazz in self._classes() for base in clazz.__mro__}
-            walked = [
-                clazz
-                for top in object.__subclasses__()
-                if top in bases or self._ours(top)
-                for clazz in (*self.get_subclasses(top), top)
-            ]
+            # xsdata walks the subclasses of `object` depth first and takes the last class of a
+            # name. Only the subtrees under the schema classes' topmost bases hold them, so only
+            # those are walked, in the same order, and only the schema classes are kept.
+            schema = self._schema_classes()
+            bases = {base for clazz in schema for base in clazz.__mro__}
             builder = self.get_builder()
             index: dict[str, list[type]] = {}
-            for clazz in walked:
-                if self.is_binding_model(clazz):
-                    qname = builder.build_class_meta(clazz).target_qname
-                    if qname:
-                        index.setdefault(qname, []).append(clazz)
+            for top in object.__subclasses__():
+                if top not in bases:
+                    continue
+                for clazz in (*self.get_subclasses(top), top):
+                    if clazz in schema and self.is_binding_model(clazz):
+                        qname = builder.build_class_meta(clazz).target_qname
+                        if qname:
+                            index.setdefault(qname, []).append(clazz)
             return index
 
-        def _classes(self) -> set[type]:
-            """The classes of the package's modules, nested ones included."""
+        def _schema_classes(self) -> set[type]:
+            """The classes the models module defines, nested ones included."""
+            name = self._models.__name__
             found: set[type] = set()
-            pending = [
-                value
-                for name, module in list(sys.modules.items())
-                if module is not None and self._ours_name(name)
-                for value in vars(module).values()
-            ]
+            pending = list(vars(self._models).values())
             while pending:
                 value = pending.pop()
-                if isinstance(value, type) and value not in found and self._ours(value):
+                if isinstance(value, type) and value not in found and value.__module__ == name:
                     found.add(value)
                     pending.extend(vars(value).values())
             return found
-
-        def _ours(self, clazz: type) -> bool:
-            return self._ours_name(getattr(clazz, "__module__", None) or "")
-
-        def _ours_name(self, name: object) -> bool:
-            return isinstance(name, str) and name.startswith(self._prefix)
 
     return PackageContext
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
-import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,12 @@ def pytest_configure(config: pytest.Config) -> None:
     from _pytest.mark.expression import Expression
 
     expression = config.getoption("markexpr") or ""
-    leaves_system_out = bool(expression) and not Expression.compile(expression).evaluate(
-        _names_system
-    )
+    try:
+        leaves_system_out = bool(expression) and not Expression.compile(expression).evaluate(
+            _names_system
+        )
+    except Exception:  # pytest refuses a wrong -m itself, with its own message
+        leaves_system_out = False
     support.QUICK = leaves_system_out and not os.environ.get("CI")
 
 
@@ -76,12 +79,62 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(system)
 
 
-def _runs_python(program: str) -> bool:
+# --- The quick run starts no Python process ---------------------------------------------------
+# A test that starts one (a fresh interpreter, a command of ours, mypy, a server) is a system test.
+# While a test that is not runs (its fixtures' setup and teardown included), an audit hook fails
+# any start of one through subprocess (asyncio's too), os.system, os.posix_spawn or os.exec*,
+# naming the program, so the quick run stays in its own process and the marks stay true. Other
+# programs (the ldconfig a library runs, openssl) are not counted; a fork of this process is no
+# fresh Python.
+
+_QUICK_TEST: list[str] = []  # the node id of the test that is not a system test, while it runs
+
+
+def _command(event: str, args: tuple[Any, ...]) -> tuple[list[str], Mapping[str, str] | None, Any]:
+    """The argument list, environment and folder an audited start of a program runs with."""
+    if event == "subprocess.Popen":
+        executable, argv, cwd, env = args
+        argv = [argv] if isinstance(argv, (str, bytes, os.PathLike)) else list(argv)
+        return [os.fsdecode(executable), *map(os.fsdecode, argv[1:])], env, cwd
+    if event == "os.system":
+        return ["/bin/sh", "-c", os.fsdecode(args[0])], None, None
+    if event in ("os.posix_spawn", "os.exec"):
+        path, argv, env = args[0], args[1], args[2]
+        return [os.fsdecode(path), *map(os.fsdecode, list(argv)[1:])], env, None
+    return [], None, None
+
+
+def _program(argv: list[str]) -> str | None:
+    """The program that ends up running: through `sh -c` and `env`, past their assignments."""
+    while argv:
+        name = Path(argv[0]).name
+        if name in ("sh", "bash", "dash") and len(argv) > 2 and argv[1] == "-c":
+            try:
+                argv = shlex.split(argv[2])
+            except ValueError:  # not a command line shlex reads: the shell will say so
+                return None
+        elif name == "env" or ("=" in argv[0] and not argv[0].startswith(("/", "."))):
+            argv = argv[1:]
+            while argv and (argv[0].startswith("-") or "=" in argv[0]):
+                argv = argv[2:] if argv[0] in ("-u", "--unset", "-C", "--chdir") else argv[1:]
+        elif name == "exec":
+            argv = argv[1:]
+        else:
+            return argv[0]
+    return None
+
+
+def _runs_python(program: str, env: Mapping[str, str] | None, cwd: Any) -> bool:
     """Whether `program` is a Python interpreter or a script one runs (medexempt, mypy…)."""
-    found = shutil.which(program)
+    if os.sep in program and not os.path.isabs(program) and cwd is not None:
+        program = os.path.join(os.fsdecode(cwd), program)
+    found = shutil.which(program, path=(env or os.environ).get("PATH"))
     if found is None:
         return False
-    if os.path.realpath(found) == os.path.realpath(sys.executable) or "python" in Path(found).name:
+    interpreters = {
+        os.path.realpath(p) for p in (sys.executable, getattr(sys, "_base_executable", ""))
+    }
+    if os.path.realpath(found) in interpreters or "python" in Path(found).name:
         return True
     try:
         with open(found, "rb") as file:
@@ -91,23 +144,31 @@ def _runs_python(program: str) -> bool:
     return first.startswith(b"#!") and b"python" in first
 
 
-@pytest.fixture(autouse=True)
-def _processes_only_in_system_tests(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A test that starts a Python process (a fresh interpreter, a command of ours, mypy, a
-    server) is a system test: outside them, starting one fails the test, so the quick run stays
-    in its own process and this classification stays true. (Other programs, such as the
-    ldconfig a library runs or openssl, are not counted.)"""
-    if request.node.get_closest_marker("system") is not None:
+def _refuse_python_in_quick_tests(event: str, args: tuple[Any, ...]) -> None:
+    if not _QUICK_TEST or event not in (
+        "subprocess.Popen",
+        "os.system",
+        "os.posix_spawn",
+        "os.exec",
+    ):
         return
-    node = request.node.nodeid
-    start = subprocess.Popen.__init__
+    argv, env, cwd = _command(event, args)
+    program = _program(argv)
+    if program is not None and _runs_python(program, env, cwd):
+        raise AssertionError(
+            f"{_QUICK_TEST[0]} starts {program!r}, a Python process: mark it `system`"
+        )
 
-    def refuse(self: subprocess.Popen[bytes], args: Any, *rest: Any, **options: Any) -> None:
-        program = os.fsdecode(args if isinstance(args, (str, os.PathLike)) else args[0])
-        if _runs_python(program.split()[0] if options.get("shell") else program):
-            raise AssertionError(f"{node} starts {program!r}, a Python process: mark it `system`")
-        start(self, args, *rest, **options)
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+sys.addaudithook(_refuse_python_in_quick_tests)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    if item.get_closest_marker("system") is not None:
+        return (yield)
+    _QUICK_TEST.append(item.nodeid)
+    try:
+        return (yield)
+    finally:
+        _QUICK_TEST.clear()

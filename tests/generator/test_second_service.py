@@ -17,6 +17,7 @@ import pytest
 from lxml import etree
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
+from tests.harness import run_medexempt
 from tests.support import XSD
 
 LIBRARY_XSD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -92,10 +93,9 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleTy
     shutil.copytree(XSD / "shep", schemas / "shep")
     (schemas / "library.xsd").write_text(LIBRARY_XSD, encoding="utf-8")
     (schemas / "library.toml").write_text(MANIFEST, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "medexempt", "generate", "--xsd-dir", str(schemas),
-         "--manifest", str(schemas / "library.toml"), "--out", str(root / "src" / "libsoap")],
-        capture_output=True, text=True, check=False, timeout=120,
+    done = run_medexempt(
+        "generate", "--xsd-dir", str(schemas), "--manifest", str(schemas / "library.toml"),
+        "--out", str(root / "src" / "libsoap"), cwd=root,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     sys.path.insert(0, str(root / "src"))
