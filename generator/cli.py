@@ -90,14 +90,30 @@ def _xsd_dir_option(help: str) -> Callable[[click.decorators.FC], click.decorato
     )
 
 
+class _DerivedDefault(click.Option):
+    """An option whose default follows another's (`derived`, shown in the help) unless
+    [tool.medexempt] sets it, when the help shows that value, as it does for the other options."""
+
+    def __init__(self, *args: Any, derived: str, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "show_default": True})
+        self.derived = derived
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        extra = super().get_help_extra(ctx)
+        extra.setdefault("default", self.derived)
+        return extra
+
+
 def _target_options(func: click.decorators.FC) -> click.decorators.FC:
     options = [
         _xsd_dir_option("Folder of the XSD files."),
         click.option(
             "--manifest",
+            cls=_DerivedDefault,
+            derived="XSD_DIR/services.toml",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="The services manifest  [default: XSD_DIR/services.toml].",
+            help="The services manifest.",
         ),
         click.option(
             "--out",
@@ -108,8 +124,10 @@ def _target_options(func: click.decorators.FC) -> click.decorators.FC:
         ),
         click.option(
             "--package",
+            cls=_DerivedDefault,
+            derived="the --out folder's name",
             default=None,
-            help="Import name of the generated package  [default: the --out folder's name].",
+            help="Import name of the generated package.",
         ),
         click.option(
             "--allow-shadowed-name",
