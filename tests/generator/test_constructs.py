@@ -643,6 +643,21 @@ def test_what_the_writers_cannot_check_is_refused_by_the_schemas(
     assert "SECRET" not in reason and "300" not in reason and "/data" in reason, reason
 
 
+def test_reading_does_not_check_facets_and_the_packages_schemas_do(built: Corpus) -> None:
+    """As wire.md says: a value that breaks its pattern is read, as xsdata reads it, and the
+    validator `xmlsafe.compile_wsdl_schemas` makes of the package's own WSDL refuses it."""
+    result = built["written-valid"]
+    lib = result.package
+    envelope = result.envelope(
+        result.sample("request.xml").replace(b"<code>ABC</code>", b"<code>abcd</code>")
+    )
+    assert lib.read_message(envelope).body.request.request_data.data.code == "abcd"
+    validator = lib.xmlsafe.compile_wsdl_schemas(lib.services.wsdl_text().encode())
+    [send_message] = gateway_elements(etree.fromstring(envelope))
+    assert not validator.validate(send_message)
+    assert "pattern" in str(validator.error_log), validator.error_log
+
+
 def test_a_long_base64_value_within_its_length_facets_is_written(built: Corpus) -> None:
     """A base64 value of a type with length facets is validated as written: 3,000 bytes (more
     than a value spliced in after validation) within minLength 1 and maxLength 4000."""
