@@ -608,9 +608,11 @@ def _diff_revision(xsd_dir: Path, manifest: Path, revision: str, *, as_json: boo
 @_xsd_dir_option("Folder of the XSD files.")
 @click.option(
     "--manifest",
+    cls=_DerivedDefault,
+    derived="XSD_DIR/services.toml",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="The services manifest  [default: XSD_DIR/services.toml].",
+    help="The services manifest.",
 )
 def example(
     type_name: str,

@@ -418,14 +418,16 @@ def test_generate_and_check_read_tool_medexempt_from_pyproject(tmp_path: Path) -
 
 
 def test_the_help_shows_the_defaults_tool_medexempt_sets(tmp_path: Path) -> None:
-    """`generate --help` shows the manifest and package [tool.medexempt] sets as their defaults,
-    and what they follow when it sets none."""
+    """`generate --help` (and `example --help`) shows the manifest and package [tool.medexempt]
+    sets as their defaults, and what they follow when it sets none."""
     (tmp_path / "pyproject.toml").write_text(
         '[tool.medexempt]\nmanifest = "contract/svc.toml"\npackage = "clinic_soap"\n'
     )
     shown = " ".join(run("generate", "--help", cwd=tmp_path).stdout.split())
     assert "The services manifest. [default: contract/svc.toml]" in shown, shown
     assert "generated package. [default: clinic_soap]" in shown, shown
+    shown = " ".join(run("example", "--help", cwd=tmp_path).stdout.split())
+    assert "The services manifest. [default: contract/svc.toml]" in shown, shown
     (tmp_path / "pyproject.toml").write_text("[tool.medexempt]\n")
     shown = " ".join(run("generate", "--help", cwd=tmp_path).stdout.split())
     assert "The services manifest. [default: XSD_DIR/services.toml]" in shown, shown
