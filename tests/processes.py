@@ -12,6 +12,7 @@ process, which is no fresh Python.
 
 from __future__ import annotations
 
+import filecmp
 import multiprocessing.util
 import os
 import re
@@ -64,16 +65,24 @@ def programs(argv: list[str]) -> Iterator[str]:
     yield argv[0]
 
 
-def _shell(options: list[str]) -> Iterator[str]:
-    """The programs of `sh [options] -c COMMAND`, one per simple command of COMMAND."""
-    for at, option in enumerate(options):
-        if option.startswith("-") and not option.startswith("--") and "c" in option:
-            if at + 1 < len(options):
-                yield from _commands(options[at + 1])
-            return
-        if not option.startswith("-"):
-            yield option  # a script the shell runs
-            return
+def _shell(arguments: list[str]) -> Iterator[str]:
+    """The programs of `sh [options] [-c] COMMAND_OR_SCRIPT`, one per simple command of COMMAND."""
+    command = False
+    rest = list(arguments)
+    while rest and rest[0][:1] in ("-", "+") and rest[0] not in ("-", "--"):
+        option = rest.pop(0)
+        if option in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file") and rest:
+            rest.pop(0)  # the option's value
+        elif not option.startswith("--") and "c" in option[1:]:
+            command = True
+    if rest and rest[0] == "--":
+        rest.pop(0)
+    if not rest:
+        return
+    if command:
+        yield from _commands(rest[0])
+    else:
+        yield rest[0]  # a script the shell runs
 
 
 def _commands(text: str) -> Iterator[str]:
@@ -123,12 +132,23 @@ def runs_python(program: str, env: Mapping[Any, Any] | None = None, cwd: Any = N
         return True
     if _PYTHON_NAME.fullmatch(Path(found).name) or "/.pyenv/shims/" in found:
         return True
+    if any(_same_file(real, interpreter) for interpreter in interpreters):
+        return True  # a copy of the interpreter under another name
     try:
         with open(found, "rb") as file:
             first = file.readline(256)
     except OSError:
         return False
     return first.startswith(b"#!") and re.search(rb"\b(python|pypy)[0-9.]*\b", first) is not None
+
+
+def _same_file(path: str, interpreter: str) -> bool:
+    try:
+        if os.path.getsize(path) != os.path.getsize(interpreter):
+            return False
+        return filecmp.cmp(path, interpreter, shallow=False)
+    except OSError:
+        return False
 
 
 def _refuse(program: str) -> None:

@@ -91,6 +91,12 @@ def test_a_quick_test_may_still_run_a_program_that_is_no_python(tmp_path: Path) 
     assert subprocess.run([str(config)], check=False).returncode == 0
 
 
+def test_a_copy_of_the_interpreter_under_another_name_is_a_python(tmp_path: Path) -> None:
+    copy = tmp_path / "renamed"
+    shutil.copy2(os.path.realpath(PYTHON), copy)
+    assert runs_python(str(copy))
+
+
 def test_the_programs_of_a_command_line() -> None:
     assert list(programs(["sh", "-c", "A=1 env -u B x; cd /; y | z && (w)"])) == [
         "x",
@@ -99,6 +105,8 @@ def test_the_programs_of_a_command_line() -> None:
         "w",
     ]
     assert list(programs(["env", "-S", "python3 -c pass"])) == ["python3"]
+    assert list(programs(["bash", "-o", "pipefail", "-e", "-c", "x | y"])) == ["x", "y"]
+    assert list(programs(["sh", "-e", "script.sh", "-c"])) == ["script.sh"]
     assert runs_python("python3.11") is (shutil.which("python3.11") is not None)
     assert not runs_python("true")
 
